@@ -1,0 +1,93 @@
+// Blob storage: content-addressed, write-once. One interface; the local folder is the
+// default backend (an S3 Object Lock backend can implement the same interface).
+//
+// Contract for writers: bytes go to a temporary place first; commit() makes them
+// durable (fsync the file, rename into place, fsync the folder) and only then
+// returns. A writer destroyed without commit() leaves nothing behind. Memory use is
+// bounded by the caller's buffers, never by the blob's size.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "store/content_id.h"
+#include "store/layout.h"
+
+namespace evidence {
+
+struct BlobInfo {
+  ContentId id;
+  std::uint64_t size = 0;
+  std::string version;  // backend version id; empty for the local backend
+  bool existed = false; // the content was already stored (deduplicated)
+};
+
+class BlobWriter {
+ public:
+  virtual ~BlobWriter() = default;
+  // Appends bytes, hashing them on the way. Throws Error(no_space|io_error|...).
+  virtual void write(std::span<const std::uint8_t> data) = 0;
+  virtual std::uint64_t size() const = 0;
+  // Finishes the hash and makes the blob durable. When `expected` is given and does
+  // not match, nothing is stored and Error(digest_mismatch) is thrown naming both.
+  virtual BlobInfo commit(const std::optional<ContentId>& expected = std::nullopt) = 0;
+};
+
+class BlobReader {
+ public:
+  virtual ~BlobReader() = default;
+  virtual std::uint64_t size() const = 0;
+  // Reads up to out.size() bytes at offset; returns how many (0 at the end).
+  virtual std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) = 0;
+};
+
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+  virtual std::unique_ptr<BlobWriter> begin_write() = 0;
+  // Moves a complete file that the caller already hashed (a finished tus upload in
+  // incoming/) into the store. The file's bytes must hash to `id`; the backend may
+  // trust that (local: rename) or check it. The source file is gone afterwards.
+  virtual BlobInfo adopt_file(const std::filesystem::path& file, const ContentId& id) = 0;
+  virtual bool exists(const ContentId& id) = 0;
+  // Throws Error(not_found) when absent.
+  virtual std::unique_ptr<BlobReader> open(const ContentId& id, const std::string& version = {}) = 0;
+  // Every stored blob (for the orphan check). A name that is not a content id is
+  // reported with valid=false so the auditor can flag it.
+  virtual void for_each(const std::function<void(const ContentId& id, std::uint64_t size)>& fn) = 0;
+  virtual std::string describe() const = 0;  // for logs: "local:/path" or "s3://bucket"
+};
+
+// The local content-addressed folder DIR/blobs/sha256/ab/abcd...
+class LocalBlobStore final : public BlobStore {
+ public:
+  explicit LocalBlobStore(Layout layout, std::size_t buffer_size = 1 << 20);
+  std::unique_ptr<BlobWriter> begin_write() override;
+  BlobInfo adopt_file(const std::filesystem::path& file, const ContentId& id) override;
+  bool exists(const ContentId& id) override;
+  std::unique_ptr<BlobReader> open(const ContentId& id, const std::string& version = {}) override;
+  void for_each(const std::function<void(const ContentId&, std::uint64_t)>& fn) override;
+  std::string describe() const override;
+
+  const Layout& layout() const { return layout_; }
+
+ private:
+  Layout layout_;
+  std::size_t buffer_size_;
+};
+
+// Durable-file helpers shared by the store (and by key writing in verify/).
+// fsync a file or a folder by path; throw Error on failure.
+void fsync_path(const std::filesystem::path& p);
+// Writes `data` to `target` atomically: temp file beside it, fsync, chmod `mode`,
+// rename, fsync the folder. With exclusive=true an existing target is an error
+// (Error(already_exists)) and is never replaced.
+void write_file_durably(const std::filesystem::path& target, std::span<const std::uint8_t> data,
+                        unsigned mode, bool exclusive);
+
+}  // namespace evidence

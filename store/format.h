@@ -1,0 +1,54 @@
+// The byte layout of everything we keep in LMDB. This header documents the formats
+// and nothing else (leveldb's log_format.h habit).
+//
+// Records are encoded as one version byte followed by UTF-8 JSON whose keys appear in
+// the fixed order the encoder writes them. The version byte lets a later release read
+// old records; decoders reject versions they do not know with Error(corrupt).
+//
+//   evidence record  v1: 0x01 {"id","sha256","size","cases","officer","device",
+//                         "recorded_at","received_at","filename","uploaded_by",
+//                         "log_index","blob_version"}
+//        The bytes are immutable once written: the ingest custody entry carries their
+//        SHA-256 as record_hash, so any later edit is detectable. Links made after
+//        ingest live in the case indexes, not here.
+//   custody entry    the leaf bytes themselves: compact JSON with keys in this order
+//                    {"time","actor","role","action","evidence"?,"case"?,
+//                     "record_hash"?,"detail"?}. No version byte: the entry is what
+//                    the Merkle leaf hashes, and auditors read it as plain JSON.
+//   user             v1: 0x01 {"name","role","created_at"}   keyed by SHA-256(token)
+//   upload session   v1: 0x01 {"id","length","offset","metadata":{..},"created_at",
+//                         "expires_at","owner","owner_role"}
+//
+// Index keys (all integers big-endian so that byte order is numeric order):
+//   evidence      id (26-char ULID)                         -> record
+//   timestamps    id                                        -> RFC 3161 token (DER)
+//   case_items    case bytes  (dupsort)                     -> id
+//   item_cases    id          (dupsort)                     -> case bytes
+//   content       sha256 (32 bytes) (dupsort)               -> id
+//   by_officer    officer 0x00 recorded_us(8) id            -> ""
+//   by_device     device  0x00 recorded_us(8) id            -> ""
+//   by_time       recorded_us(8) id                         -> ""
+//   users         sha256(token) (32 bytes)                  -> user
+//   user_names    name                                      -> sha256(token)
+//   uploads       upload id                                 -> upload session
+//   log           index(8)                                  -> custody entry
+//   tree          level(1) index(8)                         -> hash of the perfect
+//                 subtree of 2^level leaves starting at leaf index*2^level (32 bytes)
+//   checkpoints   size(8)                                   -> signed note text
+//   checkpoint_ts size(8)                                   -> RFC 3161 token over root
+//   media         id                                        -> derived media JSON
+//   derived       id 0x00 kind                              -> sha256 (thumbnail ...)
+//   holds         id                                        -> JSON of the hold
+//   meta          "schema_version"                          -> "1"
+#pragma once
+
+#include <cstdint>
+
+namespace evidence::format {
+
+inline constexpr std::uint8_t kRecordV1 = 0x01;
+inline constexpr std::uint8_t kUserV1 = 0x01;
+inline constexpr std::uint8_t kUploadV1 = 0x01;
+inline constexpr const char* kSchemaVersion = "1";
+
+}  // namespace evidence::format

@@ -1,0 +1,25 @@
+// Opaque identifiers.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace evidence {
+
+// A ULID (26 chars of Crockford base32: 48-bit milliseconds, 80 random bits):
+// unique, URL-safe and sortable by creation time. Monotonic within one process.
+std::string new_evidence_id();
+bool is_evidence_id(std::string_view s);
+
+// 128 random bits as 32 lowercase hex digits; for tus upload resources.
+std::string new_upload_id();
+
+// Case numbers are opaque UTF-8 data (1 to 128 bytes, valid UTF-8, no control
+// characters: C0, DEL, C1). They may hold '/', spaces and CJK text and are never
+// used as a path. Returns an explanation when invalid, empty when valid.
+std::string case_number_problem(std::string_view c);
+
+// Officer and device names: 1 to 256 bytes of valid UTF-8 without control characters.
+std::string name_problem(std::string_view what, std::string_view s);
+
+}  // namespace evidence

@@ -1,0 +1,78 @@
+// Domain records kept in the index, with their encoders (format.h gives the bytes).
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/codec.h"
+#include "store/content_id.h"
+
+namespace evidence {
+
+// What was received, as it was at ingest. Immutable once committed.
+struct EvidenceRecord {
+  std::string id;
+  ContentId sha256;
+  std::uint64_t size = 0;
+  std::vector<std::string> cases;  // cases given at ingest
+  std::string officer;
+  std::string device;
+  std::string recorded_at;  // RFC 3339 as given (validated)
+  std::string received_at;  // RFC 3339 UTC, set by the server
+  std::string filename;     // as given; data, never a path
+  std::string uploaded_by;  // the authenticated user name
+  std::uint64_t log_index = 0;  // index of the ingest custody entry
+  std::string blob_version;     // object-store version id; empty for local blobs
+
+  Bytes encode() const;                          // version byte + JSON
+  static EvidenceRecord decode(std::span<const std::uint8_t> bytes);  // throws corrupt
+  boost::json::object to_json() const;           // API shape (hex sha256)
+};
+
+// One custody event; its encoding is the Merkle leaf.
+struct CustodyEvent {
+  std::string time;    // RFC 3339 UTC
+  std::string actor;   // user name
+  std::string role;    // officer, reviewer, auditor, admin, system
+  std::string action;  // ingest, link, unlink, view, download, export, verify, ...
+  std::optional<std::string> evidence;
+  std::optional<std::string> case_number;
+  std::optional<std::string> record_hash;  // hex SHA-256 of the record bytes (ingest)
+  std::optional<boost::json::object> detail;  // anything else worth keeping
+
+  std::string encode() const;  // compact JSON, fixed key order
+  static CustodyEvent decode(std::string_view leaf);  // throws corrupt
+  boost::json::object to_json() const;
+};
+
+enum class Role { officer, reviewer, auditor, admin };
+const char* role_name(Role r);
+std::optional<Role> parse_role(std::string_view s);
+
+struct User {
+  std::string name;
+  Role role = Role::officer;
+  std::string created_at;
+  Bytes encode() const;
+  static User decode(std::span<const std::uint8_t> bytes);
+};
+
+// A tus upload in progress. `offset` only ever counts bytes that are durable in
+// the upload's incoming file.
+struct UploadSession {
+  std::string id;
+  std::uint64_t length = 0;
+  std::uint64_t offset = 0;
+  boost::json::object metadata;  // decoded Upload-Metadata (officer, device, ...)
+  std::string created_at;
+  std::string expires_at;
+  std::string owner;       // user name that created it
+  std::string owner_role;
+  Bytes encode() const;
+  static UploadSession decode(std::span<const std::uint8_t> bytes);
+};
+
+}  // namespace evidence

@@ -1,0 +1,26 @@
+// RFC 3339 times. We store and answer UTC with millisecond precision
+// ("2026-11-27T20:52:17.123Z"); we accept any RFC 3339 offset on input.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace evidence {
+
+using Clock = std::chrono::system_clock;
+using TimePoint = std::chrono::time_point<Clock, std::chrono::microseconds>;
+
+TimePoint now_us();
+std::string format_rfc3339(TimePoint t);  // UTC, milliseconds, 'Z'
+// Full RFC 3339 date-time (section 5.6): date 'T' time, optional fraction, 'Z' or
+// +hh:mm/-hh:mm. Lowercase 't'/'z' accepted as the RFC allows. nullopt when invalid.
+std::optional<TimePoint> parse_rfc3339(std::string_view text);
+
+// Microseconds since the Unix epoch, for sortable index keys.
+std::int64_t to_unix_us(TimePoint t);
+TimePoint from_unix_us(std::int64_t us);
+
+}  // namespace evidence
