@@ -1,0 +1,99 @@
+// Case export bundles: one tar (POSIX pax) that lets an outsider check a case's
+// evidence without trusting our server: with `evidencectl verify-bundle`, or by hand
+// with sha256sum and openssl following README.txt inside the bundle. All tar code
+// lives in bundle.cpp (libarchive).
+//
+// Bundle layout (names are ASCII; case numbers and file names are data in
+// manifest.json, never paths):
+//
+//   README.txt                 plain-text guide for a court's expert, with commands
+//   manifest.json              {"format": "evidence-bundle/1", "case", "created_at",
+//                               "log_origin", "checkpoint_size", "items": [{"evidence",
+//                               "sha256", "size", "filename", "officer", "device",
+//                               "recorded_at", "received_at", "file", "token",
+//                               "record", "record_hash", "ingest_entry", "entries":
+//                               [log indexes]}], "entries_after_checkpoint": N}
+//   files/<sha256 hex>         the content (one per distinct content)
+//   tokens/<evidence id>.tsr   RFC 3161 TimeStampResp over the content's SHA-256
+//   records/<evidence id>.record   the record's exact stored bytes (version byte
+//                              0x01 then JSON): their SHA-256 is the record_hash in
+//                              the item's ingest custody entry
+//   custody.json               {"checkpoint": {"origin","size","root"},
+//                               "entries": [{"index", "leaf": BASE64, ...decoded fields,
+//                               "leaf_hash": BASE64, "inclusion_proof": {"index","size",
+//                               "hashes"}}]}: every custody entry that names an item,
+//                               proved to the one checkpoint below
+//   custody/<index>.leaf       each entry's exact leaf bytes (for hashing by hand)
+//   checkpoint.txt             the signed note (C2SP tlog-checkpoint)
+//   checkpoint.tsr             RFC 3161 token over the checkpoint root (when kept)
+//   keys/log.vkey              the log's C2SP verifier key string
+//   keys/log.pem               the same Ed25519 public key as PEM (for openssl)
+//   keys/tsa-ca.pem            the TSA's CA certificate
+//   keys/tsa.pem               the TSA's certificate
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "store/blob_store.h"
+#include "store/index.h"
+#include "store/layout.h"
+#include "verify/audit.h"
+
+namespace evidence {
+
+struct BundleOptions {
+  // The checkpoint every proof goes to. Default: Index::latest_checkpoint(). Custody
+  // entries at or beyond its size cannot be proved and are left out (counted in the
+  // manifest's entries_after_checkpoint), so the caller should sign and store a fresh
+  // checkpoint before exporting. The export's own custody event is the caller's to
+  // append (after the bundle is written).
+  std::optional<StoredCheckpoint> checkpoint;
+  std::size_t chunk_size = 1 << 20;  // bytes per content read; bounds memory
+};
+
+// Streams the bundle for `case_number` to `sink` as it is produced (content is read
+// in chunk_size pieces, never held whole). Keys come from layout.keys_dir()
+// (log verifier, tsa-ca.pem, tsa.pem). Throws before the first byte:
+// Error(not_found) when the case has no items, Error(conflict) when there is no
+// checkpoint or an item's ingest entry is beyond it. Throws mid-stream (the tar is
+// then incomplete and must be discarded) when a blob is missing or its bytes do not
+// hash to its name: we never hand out a bundle with bytes we know are wrong. Any
+// exception from `sink` propagates.
+void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout,
+                  const std::string& case_number,
+                  const std::function<void(std::span<const std::uint8_t>)>& sink,
+                  const BundleOptions& options = {});
+
+struct BundleReport {
+  bool ok = true;
+  std::string case_number;
+  std::uint64_t items = 0;
+  std::uint64_t entries = 0;
+  std::vector<Problem> problems;  // same kinds as the audit
+  std::vector<Problem> hints;
+  boost::json::object to_json() const;  // {"ok","case","items","entries","problems","hints"}
+};
+
+// Checks a bundle offline: every files/<hex> hashes to its name and matches the
+// manifest's sha256 and size (content_mismatch, blob_missing); every token verifies
+// against the bundle's CA (or the pinned one) with imprint = the content hash
+// (timestamp_invalid); every record's bytes hash to its ingest entry's record_hash
+// (record_altered); every custody entry's leaf matches custody/<index>.leaf and its
+// inclusion proof verifies to the checkpoint root (log_inconsistent); each item has
+// its ingest entry; the checkpoint's signature verifies with the bundle's log key or
+// `pinned_log_key` (a C2SP verifier key string) when given (signature_invalid).
+// A bundle that cannot be read as a tar or lacks manifest.json throws
+// Error(corrupt); a tar_file that does not exist throws Error(not_found).
+// Pinned keys matter: keys inside the bundle only prove the bundle is consistent with
+// itself; an auditor compares them with keys obtained independently (GET /keys).
+BundleReport verify_bundle(const std::filesystem::path& tar_file,
+                           const std::optional<std::string>& pinned_log_key,
+                           const std::optional<std::string>& pinned_tsa_ca_pem = std::nullopt);
+
+}  // namespace evidence
