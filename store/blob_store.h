@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "store/content_id.h"
 #include "store/layout.h"
@@ -57,9 +58,11 @@ class BlobStore {
   virtual bool exists(const ContentId& id) = 0;
   // Throws Error(not_found) when absent.
   virtual std::unique_ptr<BlobReader> open(const ContentId& id, const std::string& version = {}) = 0;
-  // Every stored blob (for the orphan check). A name that is not a content id is
-  // reported with valid=false so the auditor can flag it.
+  // Every stored blob (for the orphan check), in no particular order.
   virtual void for_each(const std::function<void(const ContentId& id, std::uint64_t size)>& fn) = 0;
+  // Names of objects in the blob area that are not a well-formed content-addressed
+  // blob (junk files, misplaced names); the auditor reports them as hints.
+  virtual std::vector<std::string> stray_names() = 0;
   virtual std::string describe() const = 0;  // for logs: "local:/path" or "s3://bucket"
 };
 
@@ -72,6 +75,7 @@ class LocalBlobStore final : public BlobStore {
   bool exists(const ContentId& id) override;
   std::unique_ptr<BlobReader> open(const ContentId& id, const std::string& version = {}) override;
   void for_each(const std::function<void(const ContentId&, std::uint64_t)>& fn) override;
+  std::vector<std::string> stray_names() override;
   std::string describe() const override;
 
   const Layout& layout() const { return layout_; }

@@ -36,9 +36,10 @@
 //                 subtree of 2^level leaves starting at leaf index*2^level (32 bytes)
 //   checkpoints   size(8)                                   -> signed note text
 //   checkpoint_ts size(8)                                   -> RFC 3161 token over root
-//   media         id                                        -> derived media JSON
-//   derived       id 0x00 kind                              -> sha256 (thumbnail ...)
-//   holds         id                                        -> JSON of the hold
+//   item_events   id          (dupsort)                     -> log index(8) of every
+//                 custody entry that names the item
+//   derived       kind 0x00 id                              -> derived value (media
+//                 record JSON, segment hashes, thumbnail blob id, holds ...)
 //   meta          "schema_version"                          -> "1"
 #pragma once
 

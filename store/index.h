@@ -68,7 +68,8 @@ class Index {
  public:
   // Opens (read_write creates the environment and databases when absent) the index
   // under layout.index_dir(). Throws Error(io_error|permission_denied|corrupt).
-  Index(const Layout& layout, OpenMode mode);
+  // `initial_map_size` is where the map starts; it doubles whenever it fills.
+  Index(const Layout& layout, OpenMode mode, std::size_t initial_map_size = std::size_t{1} << 30);
   ~Index();
   Index(const Index&) = delete;
   Index& operator=(const Index&) = delete;

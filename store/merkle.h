@@ -46,8 +46,12 @@ class Frontier {
   static Frontier load(const SubtreeSource& src, std::uint64_t size);
 
  private:
+  struct Subtree {
+    unsigned level;
+    Hash hash;
+  };
   std::uint64_t size_ = 0;
-  std::vector<Hash> stack_;  // perfect subtree roots, largest first
+  std::vector<Subtree> stack_;  // perfect subtree roots, largest (leftmost) first
 };
 
 }  // namespace evidence::merkle
