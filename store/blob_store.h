@@ -47,6 +47,17 @@ class BlobReader {
   virtual std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) = 0;
 };
 
+// One stored version of a blob's key, for backends that keep versions (S3 with Object
+// Lock). A delete marker is what a plain DELETE leaves in a versioned bucket: it hides
+// the key from unversioned reads but removes no bytes.
+struct BlobVersion {
+  std::string version;
+  std::uint64_t size = 0;
+  bool latest = false;
+  bool delete_marker = false;
+  std::string last_modified;  // as the backend reports it (RFC 3339 / ISO 8601)
+};
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
@@ -64,6 +75,23 @@ class BlobStore {
   // blob (junk files, misplaced names); the auditor reports them as hints.
   virtual std::vector<std::string> stray_names() = 0;
   virtual std::string describe() const = 0;  // for logs: "local:/path" or "s3://bucket"
+
+  // Every version stored under the content's key, newest first. A backend without
+  // versions (the local folder: one immutable file per content) returns an empty list,
+  // meaning "nothing to compare". The auditor reports any version other than the one a
+  // record names as a tampering attempt.
+  virtual std::vector<BlobVersion> versions(const ContentId& id) {
+    (void)id;
+    return {};
+  }
+  // Sets or clears a legal hold on one stored version (S3: PUT ?legal-hold). A backend
+  // that cannot enforce holds does nothing; the caller records the hold in the index
+  // either way. Throws Error(not_found) when the version is absent.
+  virtual void set_legal_hold(const ContentId& id, const std::string& version, bool on) {
+    (void)id;
+    (void)version;
+    (void)on;
+  }
 };
 
 // The local content-addressed folder DIR/blobs/sha256/ab/abcd...
