@@ -1,0 +1,66 @@
+// Internal to the audit (audit*.cpp): the passes, each in its own file, sharing the
+// report they add findings to. Not for other callers; use verify/audit.h.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "verify/audit.h"
+
+namespace evidence::audit_detail {
+
+void add_problem(AuditReport& r, Problem p);
+void add_hint(AuditReport& r, Problem p);
+void check_cancel(const std::atomic<bool>* cancel);
+
+// What the log pass learned that the item passes need: the ingest entries by the
+// evidence they name, read straight from the leaves (not from the index's
+// entries_for_evidence, so an edited index cannot hide an entry).
+struct IngestEntry {
+  std::uint64_t index = 0;
+  std::string record_hash;  // hex, as in the entry
+};
+struct LogFacts {
+  std::unordered_map<std::string, std::vector<IngestEntry>> ingest;
+  std::uint64_t entries = 0;
+};
+
+// Pass 6 (and the checkpoint half of pass 7): entries, recomputed roots, stored tree,
+// checkpoints (signature, root, size, consistency, root timestamp).
+LogFacts check_log(const Index& index, const note::Verifier& verifier, const std::string& tsa_ca_pem,
+                   AuditReport& report, const std::atomic<bool>* cancel);
+
+// Pass 4: one distinct blob to re-hash and what the records expect of it.
+struct HashTask {
+  ContentId id;
+  std::uint64_t expected_size = 0;  // the largest size any record claims (sizes are
+                                    // compared per record afterwards)
+};
+struct HashResult {
+  enum class Status { ok, mismatch, unreadable, missing } status = Status::ok;
+  ContentId actual;        // for mismatch
+  std::uint64_t size = 0;  // bytes actually read
+  std::string error;       // for unreadable / missing
+  bool transient = false;  // the first attempt failed, the retry succeeded
+  std::string first_error;
+};
+// Hashes every task's blob in parallel (options.threads workers, options.read_size
+// reads, one buffer per worker); results in the order of `tasks`. Adds the bytes
+// hashed to `bytes_hashed`.
+std::vector<HashResult> rehash(BlobStore& blobs, const std::vector<HashTask>& tasks,
+                               const AuditOptions& options, std::uint64_t& bytes_hashed);
+
+// For a damaged media item: re-hashes the segment table's ranges of `blob` and returns
+// the time range covering the damaged ones (nullopt when the table is unusable or no
+// segment differs). `detail` gets a short description of what was found.
+std::optional<std::pair<double, double>> damaged_segment(BlobStore& blobs, const ContentId& blob,
+                                                         const std::string& segments_json,
+                                                         std::string& detail);
+
+}  // namespace evidence::audit_detail
