@@ -203,6 +203,10 @@ std::string sign(std::string_view text, std::string_view name, const Ed25519Key&
     throw Error(Errc::invalid_argument, "note text must be non-empty and end with a newline");
   if (!valid_note_chars(text))
     throw Error(Errc::invalid_argument, "note text must be UTF-8 without control characters");
+  // A blank line inside the text would let a reader split the note in the wrong place
+  // (Go's note.Open and others split at the last blank line).
+  if (text.find("\n\n") != std::string_view::npos)
+    throw Error(Errc::invalid_argument, "note text must not contain blank lines");
   if (!valid_name(name)) throw Error(Errc::invalid_argument, "invalid note key name");
   auto pub = key.public_key();
   auto id = compute_key_id(name, pub);

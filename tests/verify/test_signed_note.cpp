@@ -143,6 +143,9 @@ TEST_CASE("sign refuses text that does not end in a newline", "[note]") {
   CHECK_THROWS_AS(note::sign("", "n", key), Error);
   CHECK_THROWS_AS(note::sign("ok\n", "bad name", key), Error);
   CHECK_THROWS_AS(note::sign("ok\n", "bad+name", key), Error);
+  CHECK_THROWS_AS(note::sign("blank\n\nline\n", "n", key), Error);
+  CHECK_THROWS_AS(note::sign("tab\there\n", "n", key), Error);
+  CHECK_THROWS_AS(note::sign("bad utf-8 \xff\n", "n", key), Error);
 }
 
 TEST_CASE("Ed25519 signatures verify over exactly the signed bytes", "[note]") {
