@@ -335,6 +335,43 @@ TEST_CASE("consistency proofs with a flipped bit, a missing or extra hash, wrong
   }
 }
 
+TEST_CASE("for any claimed sizes, the verifier agrees with the independent model", "[merkle]") {
+  // A proof offered with sizes other than its own: the RFC 9162 bit walk and the
+  // recursive model must give the same answer for every combination, so neither can
+  // accept a proof whose shape does not fit the sizes claimed.
+  auto leaves = make_leaves(40);
+  auto src = source_over(leaves);
+  std::size_t accepted_elsewhere = 0;
+  for (std::uint64_t n = 1; n <= 32; ++n) {
+    const Hash root = mth(leaves, 0, n);
+    for (std::uint64_t m = 0; m < n; ++m) {
+      Proof proof = merkle::inclusion_proof(src, m, n);
+      for (std::uint64_t claimed_n = 1; claimed_n <= 40; ++claimed_n)
+        for (std::uint64_t claimed_m = 0; claimed_m < claimed_n; ++claimed_m) {
+          bool ours = merkle::verify_inclusion(leaves[m], claimed_m, claimed_n, proof, root);
+          bool model = ref_verify_inclusion(leaves[m], claimed_m, claimed_n, proof, root);
+          INFO("proof for " << m << " in " << n << " offered as " << claimed_m << " in " << claimed_n);
+          REQUIRE(ours == model);
+          if (ours && claimed_n != n) ++accepted_elsewhere;
+        }
+    }
+    for (std::uint64_t m = 1; m <= n; ++m) {
+      const Hash old_root = mth(leaves, 0, m);
+      Proof proof = merkle::consistency_proof(src, m, n);
+      for (std::uint64_t claimed_n = 1; claimed_n <= 40; ++claimed_n)
+        for (std::uint64_t claimed_m = 1; claimed_m <= claimed_n; ++claimed_m) {
+          bool ours = merkle::verify_consistency(claimed_m, claimed_n, old_root, root, proof);
+          bool model = ref_verify_consistency(claimed_m, claimed_n, old_root, root, proof);
+          INFO("proof " << m << " -> " << n << " offered as " << claimed_m << " -> " << claimed_n);
+          REQUIRE(ours == model);
+        }
+    }
+  }
+  // Some do fit other sizes (leaf 0 of 3 and of 4 have the same path shape): that is
+  // why a size is only ever trusted together with its root from a signed checkpoint.
+  CHECK(accepted_elsewhere > 0);
+}
+
 TEST_CASE("trivial and extreme tree sizes", "[merkle]") {
   const Hash a = merkle::leaf_hash(as_bytes(std::string_view("a")));
   // A one-leaf tree's root is its leaf hash; the proof is empty.
