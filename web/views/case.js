@@ -1,0 +1,27 @@
+// A case: its items, and (reviewers, auditors) the export of its bundle.
+import { apiFetch, enc } from '../api.js';
+import { h, clear, errorBox, loading } from './util.js';
+import { itemsTable } from './items.js';
+import { exportButton } from './export.js';
+
+export async function render(main, ctx, [caseNumber]) {
+  document.title = `${caseNumber} · Evidence console`;
+  const body = h('div', {}, loading());
+  main.append(
+    h('p', { class: 'crumbs' }, h('a', { href: '#/cases' }, 'Cases'), ' › '),
+    h('h1', { class: 'case-number' }, caseNumber),
+    ctx.can('export') ? exportButton(caseNumber, ctx) : null,
+    body,
+  );
+  try {
+    const doc = await apiFetch(`/cases/${enc(caseNumber)}`);
+    const items = doc.items || [];
+    if (items.length === 0) {
+      clear(body, h('p', { class: 'muted' }, 'No items are linked to this case.'));
+      return;
+    }
+    clear(body, h('p', { class: 'muted' }, `${items.length} item${items.length === 1 ? '' : 's'}`), itemsTable(items, ctx));
+  } catch (err) {
+    clear(body, errorBox(err, 'Could not open the case'));
+  }
+}
