@@ -62,6 +62,9 @@ std::optional<Bytes> from_base64(std::string_view text) {
   if (n < 0) return std::nullopt;
   // EVP_DecodeBlock keeps the zero bytes that padding stands for; drop them.
   out.resize(static_cast<std::size_t>(n) - pad);
+  // Reject non-canonical text (unused bits set before the padding), so that one
+  // byte string has exactly one accepted encoding (found by fuzz/fuzz_codecs).
+  if (to_base64(out) != text) return std::nullopt;
   return out;
 }
 

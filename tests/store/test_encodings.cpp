@@ -22,6 +22,8 @@ TEST_CASE("hex and base64 round-trip and reject malformed text", "[codec]") {
   CHECK_FALSE(from_base64("aGVsbG8gd29ybGQ"));   // missing padding
   CHECK_FALSE(from_base64("aGVs=G8gd29ybGQ="));  // padding inside
   CHECK_FALSE(from_base64("aGVs*G8g"));
+  CHECK_FALSE(from_base64("a9ybybG="));  // unused bits set: non-canonical (fuzzer find)
+  CHECK(from_base64("a9ybybE="));
   CHECK(to_base64url(Bytes{0xfb, 0xff}) == "-_8");
 }
 
