@@ -1,0 +1,89 @@
+// Case and search routes.
+#include "ingest/service.h"
+#include "store/error.h"
+#include "store/ids.h"
+#include "store/timefmt.h"
+
+namespace evidence::ingest {
+namespace {
+
+const std::vector<Role> kReaders{Role::reviewer, Role::auditor, Role::admin};
+
+Task<Response> get_case(Service& s, Request& req) {
+  const std::string case_number = req.params[0];
+  if (auto p = case_number_problem(case_number); !p.empty()) {
+    throw HttpError{http::status::bad_request, "invalid_case", p};
+  }
+  json::object o = co_await blocking(s.workers(), [&s, &case_number] {
+    json::array items;
+    for (const auto& id : s.index().items_in_case(case_number)) {
+      if (auto rec = s.index().get_evidence(id)) items.push_back(record_json(s, *rec));
+    }
+    return json::object{{"case", case_number}, {"items", std::move(items)}};
+  });
+  co_return Response::json(http::status::ok, o);
+}
+
+std::size_t parse_limit(const Request& req, std::size_t def, std::size_t max) {
+  auto v = req.query("limit");
+  if (!v) return def;
+  std::size_t n = 0;
+  if (v->empty() || v->size() > 6) throw HttpError{http::status::bad_request, "invalid_argument", "bad limit"};
+  for (char c : *v) {
+    if (c < '0' || c > '9') throw HttpError{http::status::bad_request, "invalid_argument", "bad limit"};
+    n = n * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (n == 0) throw HttpError{http::status::bad_request, "invalid_argument", "limit must be at least 1"};
+  return std::min(n, max);
+}
+
+Task<Response> list_cases(Service& s, Request& req) {
+  const std::string prefix = req.query("prefix").value_or("");
+  const std::size_t limit = parse_limit(req, 1000, 10000);
+  auto cases = co_await blocking(s.workers(), [&s, &prefix, limit] { return s.index().list_cases(prefix, limit); });
+  json::array a;
+  for (auto& c : cases) a.emplace_back(c);
+  co_return Response::json(http::status::ok, json::object{{"cases", std::move(a)}});
+}
+
+Task<Response> search(Service& s, Request& req) {
+  SearchQuery q;
+  q.officer = req.query("officer");
+  q.device = req.query("device");
+  auto time_param = [&req](std::string_view key) -> std::optional<std::int64_t> {
+    auto v = req.query(key);
+    if (!v) return std::nullopt;
+    auto t = parse_rfc3339(*v);
+    if (!t) {
+      throw HttpError{http::status::bad_request, "invalid_argument", std::string(key) + " is not RFC 3339: " + *v};
+    }
+    return to_unix_us(*t);
+  };
+  q.from_us = time_param("from");
+  q.to_us = time_param("to");
+  q.limit = parse_limit(req, 100, 1000);
+  q.cursor = req.query("cursor").value_or("");
+  json::object o = co_await blocking(s.workers(), [&s, &q, &req] {
+    SearchPage page = s.index().search(q);
+    json::array items;
+    for (const auto& rec : page.items) {
+      // Officers see only their own uploads; the page may come back shorter.
+      if (req.who().role == Role::officer && rec.uploaded_by != req.who().name) continue;
+      items.push_back(record_json(s, rec));
+    }
+    json::object out{{"items", std::move(items)}};
+    out["next"] = page.next.empty() ? json::value(nullptr) : json::value(page.next);
+    return out;
+  });
+  co_return Response::json(http::status::ok, o);
+}
+
+}  // namespace
+
+void add_case_routes(Service& s) {
+  s.add_route({http::verb::get, "/cases", true, kReaders, 0, list_cases});
+  s.add_route({http::verb::get, "/cases/{+}", true, kReaders, 0, get_case});
+  s.add_route({http::verb::get, "/search", true, {}, 0, search});
+}
+
+}  // namespace evidence::ingest

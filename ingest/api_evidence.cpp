@@ -1,0 +1,291 @@
+// Evidence routes: one-shot upload, record, content (ranges), time stamp, custody,
+// case links.
+#include <boost/beast/core/string.hpp>
+#include <memory>
+
+#include "ingest/logging.h"
+#include "ingest/service.h"
+#include "store/error.h"
+#include "store/ids.h"
+
+namespace evidence::ingest {
+namespace {
+
+constexpr std::size_t kChunk = 256 * 1024;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+HttpError bad_digest(const std::string& why) { return {http::status::bad_request, "invalid_digest", why}; }
+
+// RFC 9530 Content-Digest ("sha-256=:BASE64:", a dictionary of byte sequences) or
+// the older RFC 3230 Digest ("SHA-256=BASE64"). Other algorithms are ignored.
+std::optional<ContentId> declared_digest(const Request& req) {
+  std::optional<ContentId> found;
+  auto scan = [&](const std::string& header, bool colons) {
+    std::string_view rest = header;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      std::string_view item = trim(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      const auto eq = item.find('=');
+      if (eq == std::string_view::npos) continue;
+      if (!boost::beast::iequals(trim(item.substr(0, eq)), "sha-256")) continue;
+      std::string_view value = trim(item.substr(eq + 1));
+      if (colons) {
+        if (value.size() < 2 || value.front() != ':' || value.back() != ':') {
+          throw bad_digest("Content-Digest sha-256 must be :BASE64:");
+        }
+        value = value.substr(1, value.size() - 2);
+      }
+      auto bytes = from_base64(value);
+      if (!bytes || bytes->size() != 32) throw bad_digest("the sha-256 digest is not 32 bytes of base64");
+      found = ContentId::from_span(*bytes);
+    }
+  };
+  if (req.has_header("Content-Digest")) scan(req.header("Content-Digest"), true);
+  else if (req.has_header("Digest")) scan(req.header("Digest"), false);
+  return found;
+}
+
+Task<Response> post_evidence(Service& s, Request& req) {
+  // Metadata and digest header are checked before a byte of the body is read.
+  const IngestMeta meta = validate_meta([&req](std::string_view k) { return req.query(k); });
+  const auto expected = declared_digest(req);
+  s.metrics().upload_started();
+  struct Active {
+    Metrics& m;
+    ~Active() { m.upload_finished(); }
+  } active{s.metrics()};
+
+  auto writer = s.blobs().begin_write();
+  std::vector<std::uint8_t> buf(kChunk);
+  for (;;) {
+    const std::size_t n = co_await req.body->read(buf);
+    if (n == 0) break;
+    writer->write(std::span(buf.data(), n));
+    s.metrics().bytes_received(n);
+  }
+  if (writer->size() == 0) throw HttpError{http::status::bad_request, "empty_body", "the body is empty"};
+  std::optional<HttpError> mismatch;
+  BlobInfo blob;
+  try {
+    blob = co_await blocking(s.workers(), [&writer, &expected] { return writer->commit(expected); });
+  } catch (const Error& e) {
+    if (e.code() != Errc::digest_mismatch) throw;
+    mismatch = HttpError{http::status::bad_request, "digest_mismatch", e.what()};
+  }
+  if (mismatch) throw *mismatch;
+  if (meta.sha256 && *meta.sha256 != blob.id) {
+    // The blob is content-addressed and may be shared; it is simply not referenced.
+    throw HttpError{http::status::bad_request, "digest_mismatch",
+                    "sha256 parameter " + meta.sha256->hex() + " but the body hashes to " + blob.id.hex()};
+  }
+  json::object receipt = co_await commit_ingest(s, req.who(), meta, blob);
+  Response r = Response::json(http::status::created, receipt);
+  r.headers.set(http::field::location, "/api/v1/evidence/" + std::string(receipt["evidence_id"].as_string()));
+  co_return r;
+}
+
+Task<Response> get_evidence(Service& s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  json::object o = co_await blocking(s.workers(), [&s, &rec, &req] {
+    CustodyEvent ev = custody_event(req.who(), "view");
+    ev.evidence = rec.id;
+    s.index().append_event(ev);
+    return record_json(s, rec);
+  });
+  co_return Response::json(http::status::ok, o);
+}
+
+std::string content_type_for(std::string_view filename) {
+  const auto dot = filename.rfind('.');
+  if (dot == std::string_view::npos) return "application/octet-stream";
+  std::string ext(filename.substr(dot + 1));
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::pair<const char*, const char*> types[] = {
+      {"mp4", "video/mp4"},        {"m4v", "video/mp4"},        {"mov", "video/quicktime"},
+      {"webm", "video/webm"},      {"mkv", "video/x-matroska"}, {"avi", "video/x-msvideo"},
+      {"ts", "video/mp2t"},        {"3gp", "video/3gpp"},       {"mp3", "audio/mpeg"},
+      {"m4a", "audio/mp4"},        {"aac", "audio/aac"},        {"wav", "audio/wav"},
+      {"ogg", "audio/ogg"},        {"opus", "audio/opus"},      {"flac", "audio/flac"},
+      {"jpg", "image/jpeg"},       {"jpeg", "image/jpeg"},      {"png", "image/png"},
+      {"gif", "image/gif"},        {"webp", "image/webp"},      {"pdf", "application/pdf"},
+      {"txt", "text/plain"},       {"json", "application/json"}, {"xml", "application/xml"},
+      {"zip", "application/zip"},  {"tar", "application/x-tar"}};
+  for (const auto& [e, t] : types) {
+    if (ext == e) return t;
+  }
+  return "application/octet-stream";
+}
+
+struct ByteRange {
+  std::uint64_t first = 0, last = 0;
+};
+
+// A single "bytes=" range (RFC 9110 14.1.2). nullopt: ignore the header (serve all);
+// throws 416 when it is well formed but unsatisfiable.
+std::optional<ByteRange> parse_range(std::string_view h, std::uint64_t size) {
+  h = trim(h);
+  if (h.substr(0, 6) != "bytes=") return std::nullopt;
+  h.remove_prefix(6);
+  if (h.find(',') != std::string_view::npos) return std::nullopt;  // multiple ranges: send it all
+  const auto dash = h.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto num = [](std::string_view t, std::uint64_t& out) {
+    t = trim(t);
+    if (t.empty() || t.size() > 19) return false;
+    out = 0;
+    for (char c : t) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return true;
+  };
+  const std::string_view a = trim(h.substr(0, dash)), b = trim(h.substr(dash + 1));
+  const HttpError unsatisfiable{http::status::range_not_satisfiable, "range_not_satisfiable",
+                                "the range lies outside the content",
+                                {{"Content-Range", "bytes */" + std::to_string(size)}}};
+  ByteRange r;
+  if (a.empty()) {
+    std::uint64_t suffix;
+    if (!num(b, suffix)) return std::nullopt;
+    if (suffix == 0 || size == 0) throw unsatisfiable;
+    r.first = suffix >= size ? 0 : size - suffix;
+    r.last = size - 1;
+    return r;
+  }
+  if (!num(a, r.first)) return std::nullopt;
+  if (b.empty()) {
+    r.last = size ? size - 1 : 0;
+  } else {
+    if (!num(b, r.last) || r.last < r.first) return std::nullopt;
+    if (r.last >= size) r.last = size ? size - 1 : 0;
+  }
+  if (r.first >= size) throw unsatisfiable;
+  return r;
+}
+
+Task<Response> get_content(Service& s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const std::string range_header = req.header(http::field::range);
+  const auto range = range_header.empty() ? std::nullopt : parse_range(range_header, rec.size);
+  std::shared_ptr<BlobReader> reader = co_await blocking(s.workers(), [&s, &rec, &req, &range] {
+    std::shared_ptr<BlobReader> r;
+    try {
+      r = s.blobs().open(rec.sha256, rec.blob_version);
+    } catch (const Error& e) {
+      if (e.code() != Errc::not_found) throw;
+      throw HttpError{http::status::internal_server_error, "blob_missing",
+                      "the content of " + rec.id + " is missing from the blob store"};
+    }
+    CustodyEvent ev = custody_event(req.who(), "download");
+    ev.evidence = rec.id;
+    if (range) {
+      ev.detail = json::object{{"range", std::to_string(range->first) + "-" + std::to_string(range->last)}};
+    }
+    s.index().append_event(ev);
+    return r;
+  });
+  Response res;
+  res.headers.set(http::field::content_type, content_type_for(rec.filename));
+  res.headers.set(http::field::accept_ranges, "bytes");
+  res.headers.set(http::field::etag, "\"" + rec.sha256.hex() + "\"");
+  res.headers.set("Repr-Digest", "sha-256=:" + to_base64(rec.sha256.bytes) + ":");
+  res.headers.set(http::field::cache_control, "private, no-transform");
+  std::uint64_t offset = 0, length = rec.size;
+  if (range) {
+    res.status = http::status::partial_content;
+    offset = range->first;
+    length = range->last - range->first + 1;
+    res.headers.set(http::field::content_range, "bytes " + std::to_string(range->first) + "-" +
+                                                    std::to_string(range->last) + "/" + std::to_string(rec.size));
+  }
+  res.stream_size = length;
+  res.stream = [reader, offset](std::span<std::uint8_t> out) mutable {
+    const std::size_t n = reader->read_at(offset, out);
+    offset += n;
+    return n;
+  };
+  co_return res;
+}
+
+Task<Response> get_timestamp(Service& s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  auto token = co_await blocking(s.workers(), [&s, &rec] { return s.index().timestamp_token(rec.id); });
+  if (!token) throw HttpError{http::status::not_found, "not_found", "no time stamp for " + rec.id};
+  co_return Response::text(http::status::ok, std::string(as_chars(*token)), "application/timestamp-reply");
+}
+
+Task<Response> get_custody(Service& s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  json::object o = co_await blocking(s.workers(), [&s, &rec] {
+    auto& index = s.index();
+    const auto indexes = index.entries_for_evidence(rec.id);
+    std::uint64_t need = 0;
+    for (auto i : indexes) need = std::max(need, i + 1);
+    const StoredCheckpoint cp = s.checkpointer().ensure(need);
+    json::array entries;
+    for (auto i : indexes) {
+      auto e = index.log_entry(i);
+      if (!e) continue;
+      json::object j = entry_json(*e);
+      j["inclusion_proof"] = json::object{
+          {"index", i}, {"size", cp.size}, {"hashes", hashes_json(index.inclusion_proof(i, cp.size))}};
+      entries.push_back(std::move(j));
+    }
+    return json::object{{"evidence", rec.id}, {"checkpoint", cp.note}, {"entries", std::move(entries)}};
+  });
+  co_return Response::json(http::status::ok, o);
+}
+
+Task<Response> link_case(Service& s, Request& req) {
+  json::object body = co_await read_json_object(req);
+  const auto* c = body.if_contains("case");
+  if (!c || !c->is_string()) throw HttpError{http::status::bad_request, "invalid_argument", "\"case\" is required"};
+  const std::string case_number(c->as_string());
+  if (auto p = case_number_problem(case_number); !p.empty()) {
+    throw HttpError{http::status::bad_request, "invalid_case", p};
+  }
+  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const std::uint64_t idx = co_await blocking(s.workers(), [&s, &rec, &req, &case_number] {
+    CustodyEvent ev = custody_event(req.who(), "link");
+    ev.evidence = rec.id;
+    ev.case_number = case_number;
+    return s.index().link_case(rec.id, case_number, ev);
+  });
+  co_return Response::json(http::status::created,
+                           json::object{{"evidence", rec.id}, {"case", case_number}, {"log_index", idx}});
+}
+
+Task<Response> unlink_case(Service& s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const std::string case_number = req.params[1];
+  const std::uint64_t idx = co_await blocking(s.workers(), [&s, &rec, &req, &case_number] {
+    CustodyEvent ev = custody_event(req.who(), "unlink");
+    ev.evidence = rec.id;
+    ev.case_number = case_number;
+    return s.index().unlink_case(rec.id, case_number, ev);
+  });
+  co_return Response::json(http::status::ok,
+                           json::object{{"evidence", rec.id}, {"case", case_number}, {"log_index", idx}});
+}
+
+}  // namespace
+
+void add_evidence_routes(Service& s) {
+  const std::vector<Role> all;  // any authenticated role; officers see their own
+  s.add_route({http::verb::post, "/evidence", true, {Role::officer, Role::admin}, s.options().max_upload_bytes,
+               post_evidence});
+  s.add_route({http::verb::get, "/evidence/{}", true, all, 0, get_evidence});
+  s.add_route({http::verb::get, "/evidence/{}/content", true, all, 0, get_content});
+  s.add_route({http::verb::get, "/evidence/{}/timestamp", true, all, 0, get_timestamp});
+  s.add_route({http::verb::get, "/evidence/{}/custody", true, all, 0, get_custody});
+  s.add_route({http::verb::post, "/evidence/{}/cases", true, {Role::reviewer, Role::admin}, 0, link_case});
+  s.add_route({http::verb::delete_, "/evidence/{}/cases/{+}", true, {Role::reviewer, Role::admin}, 0, unlink_case});
+}
+
+}  // namespace evidence::ingest

@@ -1,0 +1,83 @@
+// Custody log routes: checkpoint, entries, inclusion and consistency proofs.
+#include "ingest/service.h"
+#include "store/error.h"
+
+namespace evidence::ingest {
+namespace {
+
+constexpr std::uint64_t kMaxEntries = 1000;
+
+std::uint64_t uint_param(const Request& req, std::string_view key, std::optional<std::uint64_t> def = std::nullopt) {
+  auto v = req.query(key);
+  if (!v) {
+    if (def) return *def;
+    throw HttpError{http::status::bad_request, "invalid_argument", std::string(key) + " is required"};
+  }
+  if (v->empty() || v->size() > 19) {
+    throw HttpError{http::status::bad_request, "invalid_argument", std::string(key) + " is not a number"};
+  }
+  std::uint64_t n = 0;
+  for (char c : *v) {
+    if (c < '0' || c > '9') {
+      throw HttpError{http::status::bad_request, "invalid_argument", std::string(key) + " is not a number"};
+    }
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n;
+}
+
+Task<Response> checkpoint(Service& s, Request&) {
+  auto cp = co_await blocking(s.workers(), [&s] { return s.checkpointer().ensure(0); });
+  co_return Response::text(http::status::ok, cp.note, "text/plain; charset=utf-8");
+}
+
+Task<Response> entries(Service& s, Request& req) {
+  const std::uint64_t start = uint_param(req, "start", 0);
+  std::uint64_t end = uint_param(req, "end", start + kMaxEntries);
+  auto list = co_await blocking(s.workers(), [&s, start, &end] {
+    const std::uint64_t size = s.index().log_size();
+    end = std::min({end, size, start + kMaxEntries});
+    return start >= end ? std::vector<LogEntry>{} : s.index().log_entries(start, end);
+  });
+  json::array a;
+  for (const auto& e : list) a.push_back(entry_json(e));
+  co_return Response::json(http::status::ok, json::object{{"entries", std::move(a)}});
+}
+
+Task<Response> inclusion(Service& s, Request& req) {
+  const std::uint64_t index = uint_param(req, "index");
+  const std::uint64_t size = uint_param(req, "size");
+  auto hashes = co_await blocking(s.workers(), [&s, index, size] {
+    if (size > s.index().log_size() || index >= size) {
+      throw HttpError{http::status::bad_request, "invalid_argument", "need index < size <= log size"};
+    }
+    return s.index().inclusion_proof(index, size);
+  });
+  co_return Response::json(http::status::ok,
+                           json::object{{"index", index}, {"size", size}, {"hashes", hashes_json(hashes)}});
+}
+
+Task<Response> consistency(Service& s, Request& req) {
+  const std::uint64_t old_size = uint_param(req, "old");
+  const std::uint64_t new_size = uint_param(req, "new");
+  auto hashes = co_await blocking(s.workers(), [&s, old_size, new_size] {
+    if (old_size == 0 || old_size > new_size || new_size > s.index().log_size()) {
+      throw HttpError{http::status::bad_request, "invalid_argument", "need 0 < old <= new <= log size"};
+    }
+    return s.index().consistency_proof(old_size, new_size);
+  });
+  co_return Response::json(http::status::ok,
+                           json::object{{"old", old_size}, {"new", new_size}, {"hashes", hashes_json(hashes)}});
+}
+
+}  // namespace
+
+void add_log_routes(Service& s) {
+  const std::vector<Role> log_readers{Role::auditor, Role::admin};
+  s.add_route({http::verb::get, "/log/checkpoint", true, {}, 0, checkpoint});
+  s.add_route({http::verb::get, "/log/entries", true, log_readers, 0, entries});
+  s.add_route({http::verb::get, "/log/proof/inclusion", true, {}, 0, inclusion});
+  s.add_route({http::verb::get, "/log/proof/consistency", true, {}, 0, consistency});
+}
+
+}  // namespace evidence::ingest

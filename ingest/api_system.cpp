@@ -1,0 +1,74 @@
+// Operations routes: health, metrics, users, public keys.
+#include <boost/json/parse.hpp>
+
+#include "ingest/instance.h"
+#include "ingest/service.h"
+#include "store/error.h"
+#include "store/ids.h"
+#include "store/timefmt.h"
+
+namespace evidence::ingest {
+
+
+// Reads a small JSON body (the route's limit applies) and parses it.
+Task<json::object> read_json_object(Request& req) {
+  std::string text;
+  std::vector<std::uint8_t> buf(16 * 1024);
+  for (;;) {
+    const std::size_t n = co_await req.body->read(buf);
+    if (n == 0) break;
+    text.append(reinterpret_cast<const char*>(buf.data()), n);
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) throw HttpError{http::status::bad_request, "bad_json", "the body must be a JSON object"};
+  co_return std::move(v.as_object());
+}
+
+void add_system_routes(Service& s) {
+  s.add_route({http::verb::get, "/healthz", false, {}, 0, [](Service& svc, Request&) -> Task<Response> {
+                 co_return Response::json(http::status::ok,
+                                          json::object{{"status", "ok"}, {"log", svc.log_name()}});
+               }});
+
+  s.add_route({http::verb::get, "/metrics", true, {Role::auditor, Role::admin}, 0,
+               [](Service& svc, Request&) -> Task<Response> {
+                 auto text = co_await blocking(svc.workers(), [&svc] {
+                   return svc.metrics().render(svc.index().log_size(), svc.index().evidence_count());
+                 });
+                 co_return Response::text(http::status::ok, std::move(text), "text/plain; version=0.0.4; charset=utf-8");
+               }});
+
+  s.add_route({http::verb::get, "/keys", true, {}, 0, [](Service& svc, Request&) -> Task<Response> {
+                 co_return Response::json(http::status::ok, json::object{{"log_key", svc.log_key()},
+                                                                         {"tsa_ca_pem", svc.tsa_ca_pem()},
+                                                                         {"tsa_cert_pem", svc.tsa_cert_pem()}});
+               }});
+
+  s.add_route({http::verb::post, "/users", true, {Role::admin}, 0, [](Service& svc, Request& req) -> Task<Response> {
+                 json::object body = co_await read_json_object(req);
+                 const auto* name = body.if_contains("name");
+                 const auto* role = body.if_contains("role");
+                 if (!name || !name->is_string() || !role || !role->is_string()) {
+                   throw HttpError{http::status::bad_request, "invalid_argument", "name and role are required strings"};
+                 }
+                 User u;
+                 u.name = std::string(name->as_string());
+                 if (auto p = name_problem("name", u.name); !p.empty()) {
+                   throw HttpError{http::status::bad_request, "invalid_argument", p};
+                 }
+                 auto r = parse_role(std::string(role->as_string()));
+                 if (!r) {
+                   throw HttpError{http::status::bad_request, "invalid_argument",
+                                   "role must be officer, reviewer, auditor or admin"};
+                 }
+                 u.role = *r;
+                 u.created_at = format_rfc3339(now_us());
+                 const std::string token = new_token();
+                 co_await blocking(svc.workers(), [&svc, &u, &token] { svc.index().put_user(u, Sha256::of(token)); });
+                 co_return Response::json(http::status::created,
+                                          json::object{{"name", u.name}, {"role", role_name(u.role)}, {"token", token}});
+               }});
+}
+
+}  // namespace evidence::ingest

@@ -1,0 +1,37 @@
+// Counters for GET /metrics (Prometheus text exposition format 0.0.4).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace evidence::ingest {
+
+class Metrics {
+ public:
+  void request_done(unsigned status, double seconds);
+  void upload_committed(std::uint64_t bytes);
+  void bytes_received(std::uint64_t n) { bytes_received_ += n; }
+  void upload_started() { ++active_uploads_; }
+  void upload_finished() { --active_uploads_; }
+  // log_size comes from the index at scrape time.
+  std::string render(std::uint64_t log_size, std::uint64_t evidence_count) const;
+
+ private:
+  static constexpr std::array<double, 12> kBuckets{0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                   0.25,  0.5,   1,    2.5,   5,    10};
+  std::atomic<std::uint64_t> uploads_{0};
+  std::atomic<std::uint64_t> upload_bytes_{0};
+  std::atomic<std::uint64_t> bytes_received_{0};
+  std::atomic<std::int64_t> active_uploads_{0};
+  mutable std::mutex mu_;
+  std::map<unsigned, std::uint64_t> by_status_;
+  std::array<std::uint64_t, kBuckets.size()> bucket_counts_{};
+  std::uint64_t latency_count_ = 0;
+  double latency_sum_ = 0;
+};
+
+}  // namespace evidence::ingest

@@ -1,0 +1,34 @@
+// Everything `evidenced serve` can be told, with the defaults the daemon runs with.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace evidence::ingest {
+
+struct ServeOptions {
+  std::filesystem::path data_dir;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8443;
+  std::filesystem::path tls_cert;  // both set: HTTPS (TLS 1.2+ only)
+  std::filesystem::path tls_key;
+  unsigned io_threads = 0;         // 0: hardware concurrency
+  unsigned worker_threads = 4;     // blocking work: fsync, LMDB commits, signing
+  std::uint64_t max_upload_bytes = 64ull << 30;
+  std::uint64_t max_json_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 * 1024;
+  unsigned max_connections = 1024;
+  std::string tsa_url;                // empty: the embedded TSA
+  std::filesystem::path tsa_ca_file;  // outside TSA's CA (PEM) for receipts and /keys
+  std::chrono::seconds header_timeout{30};   // whole request header, also keep-alive idle
+  std::chrono::seconds body_timeout{60};     // per body chunk: cuts off slow senders
+  std::chrono::seconds write_timeout{60};
+  std::chrono::seconds upload_expiry{24 * 3600};  // tus partial uploads
+  std::chrono::seconds sweep_interval{60};
+  std::chrono::seconds shutdown_deadline{20};
+  std::chrono::milliseconds checkpoint_interval{1000};
+};
+
+}  // namespace evidence::ingest

@@ -1,0 +1,587 @@
+// Connection handling (learned from Beast's advanced server-flex and clean-shutdown
+// examples, written as C++20 coroutines): one strand per connection, a timeout on
+// every read and write, keep-alive, a connection cap, and routes matched against a
+// table with per-route body limits. TLS (1.2+) when a certificate is configured.
+#include "ingest/server.h"
+
+#include <openssl/ssl.h>
+#include <signal.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "ingest/logging.h"
+#include "ingest/service.h"
+#include "store/error.h"
+
+namespace evidence::ingest {
+namespace beast = boost::beast;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// ---------------------------------------------------------------------------------
+// Request / Response helpers
+
+std::string Request::header(http::field f) const {
+  auto it = headers->find(f);
+  return it == headers->end() ? std::string() : std::string(it->value());
+}
+std::string Request::header(std::string_view name) const {
+  auto it = headers->find(name);
+  return it == headers->end() ? std::string() : std::string(it->value());
+}
+bool Request::has_header(std::string_view name) const { return headers->find(name) != headers->end(); }
+std::optional<std::string> Request::query(std::string_view key) const {
+  auto params = url.params();
+  auto it = params.find(key);
+  if (it == params.end()) return std::nullopt;
+  return std::string((*it).value);
+}
+
+Response Response::json(http::status s, const json::value& v) {
+  Response r;
+  r.status = s;
+  r.headers.set(http::field::content_type, "application/json");
+  r.body = json::serialize(v);
+  return r;
+}
+Response Response::text(http::status s, std::string body, std::string content_type) {
+  Response r;
+  r.status = s;
+  r.headers.set(http::field::content_type, content_type);
+  r.body = std::move(body);
+  return r;
+}
+Response Response::empty(http::status s) {
+  Response r;
+  r.status = s;
+  return r;
+}
+
+Response error_response(const HttpError& e) {
+  Response r = Response::json(e.status, json::object{{"error", e.code}, {"message", e.message}});
+  for (const auto& [f, v] : e.headers) r.headers.set(f, v);
+  return r;
+}
+
+namespace {
+
+HttpError from_error(const Error& e) {
+  switch (e.code()) {
+    case Errc::invalid_argument: return {http::status::bad_request, "invalid_argument", e.what()};
+    case Errc::not_found: return {http::status::not_found, "not_found", e.what()};
+    case Errc::already_exists: return {http::status::conflict, "already_exists", e.what()};
+    case Errc::conflict: return {http::status::conflict, "conflict", e.what()};
+    case Errc::digest_mismatch: return {http::status::bad_request, "digest_mismatch", e.what()};
+    case Errc::no_space: return {http::status::insufficient_storage, "no_space", e.what()};
+    case Errc::permission_denied: return {http::status::internal_server_error, "permission_denied", e.what()};
+    case Errc::unavailable: return {http::status::service_unavailable, "unavailable", e.what()};
+    default: return {http::status::internal_server_error, errc_name(e.code()), e.what()};
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Routing
+
+struct Match {
+  const Route* route = nullptr;
+  std::vector<std::string> params;
+  std::string allow;  // methods for this path when none matched the request's
+};
+
+std::vector<std::string_view> split_path(std::string_view p) {
+  std::vector<std::string_view> out;
+  if (!p.empty() && p.front() == '/') p.remove_prefix(1);
+  while (true) {
+    auto slash = p.find('/');
+    out.push_back(p.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    p.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+std::optional<std::string> decode_segment(std::string_view seg) {
+  auto pct = boost::urls::make_pct_string_view(seg);
+  if (!pct) return std::nullopt;
+  return pct->decode();
+}
+
+// Matches encoded path segments against a pattern; captures are percent-decoded per
+// segment, so an encoded "%2F" inside a case number never splits it.
+bool match_pattern(const std::vector<std::string_view>& pat, const std::vector<std::string_view>& segs,
+                   std::vector<std::string>& params) {
+  params.clear();
+  std::size_t plus = pat.size();
+  for (std::size_t i = 0; i < pat.size(); ++i) {
+    if (pat[i] == "{+}") plus = i;
+  }
+  auto one = [&](std::string_view p, std::string_view s) {
+    if (p == "{}") {
+      if (s.empty()) return false;
+      auto d = decode_segment(s);
+      if (!d) return false;
+      params.push_back(std::move(*d));
+      return true;
+    }
+    return p == s;
+  };
+  if (plus == pat.size()) {
+    if (pat.size() != segs.size()) return false;
+    for (std::size_t i = 0; i < pat.size(); ++i) {
+      if (!one(pat[i], segs[i])) return false;
+    }
+    return true;
+  }
+  const std::size_t before = plus, after = pat.size() - plus - 1;
+  if (segs.size() < before + after + 1) return false;
+  for (std::size_t i = 0; i < before; ++i) {
+    if (!one(pat[i], segs[i])) return false;
+  }
+  std::vector<std::string> tail;
+  for (std::size_t i = 0; i < after; ++i) {
+    std::vector<std::string> save = std::move(params);
+    params.clear();
+    if (!one(pat[plus + 1 + i], segs[segs.size() - after + i])) return false;
+    for (auto& t : params) tail.push_back(std::move(t));
+    params = std::move(save);
+  }
+  std::string joined;
+  for (std::size_t i = before; i < segs.size() - after; ++i) {
+    if (segs[i].empty()) return false;
+    auto d = decode_segment(segs[i]);
+    if (!d) return false;
+    if (i > before) joined.push_back('/');
+    joined += *d;
+  }
+  params.push_back(std::move(joined));
+  for (auto& t : tail) params.push_back(std::move(t));
+  return true;
+}
+
+Match find_route(const Service& svc, http::verb method, std::string_view api_path) {
+  Match m;
+  const auto segs = split_path(api_path);
+  std::vector<std::string> params;
+  for (const auto& r : svc.routes()) {
+    const auto pat = split_path(r.pattern);
+    if (!match_pattern(pat, segs, params)) continue;
+    if (r.method == method || (method == http::verb::head && r.method == http::verb::get && false)) {
+      m.route = &r;
+      m.params = std::move(params);
+      return m;
+    }
+    if (!m.allow.empty()) m.allow += ", ";
+    m.allow += std::string(http::to_string(r.method));
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------------------------
+// Server state
+
+struct Server {
+  Service& svc;
+  asio::io_context* ioc = nullptr;
+  ssl::context* tls = nullptr;
+  std::atomic<unsigned> connections{0};
+  std::atomic<int> active_requests{0};
+  std::atomic<bool> stopping{false};
+};
+
+template <class Stream>
+auto& lowest(Stream& s) {
+  return beast::get_lowest_layer(s);
+}
+
+template <class Stream>
+class ParserBody final : public BodySource {
+ public:
+  ParserBody(Stream& s, beast::flat_buffer& b, http::request_parser<http::buffer_body>& p, const ServeOptions& o,
+             bool expect_continue)
+      : s_(s), b_(b), p_(p), o_(o), expect_continue_(expect_continue) {}
+
+  Task<std::size_t> read(std::span<std::uint8_t> out) override {
+    if (p_.is_done() || out.empty()) co_return 0;
+    if (expect_continue_ && !sent_continue_) {
+      sent_continue_ = true;
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      lowest(s_).expires_after(o_.write_timeout);
+      auto [ec, n] = co_await http::async_write(s_, cont, use_tuple);
+      if (ec) throw ClientGone{"writing 100-continue: " + ec.message()};
+    }
+    for (;;) {
+      p_.get().body().data = out.data();
+      p_.get().body().size = out.size();
+      lowest(s_).expires_after(o_.body_timeout);
+      auto [ec, n] = co_await http::async_read_some(s_, b_, p_, use_tuple);
+      const std::size_t got = out.size() - p_.get().body().size;
+      p_.get().body().data = nullptr;
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec == http::error::body_limit) {
+        throw HttpError{http::status::payload_too_large, "body_too_large", "the request body exceeds this route's limit"};
+      }
+      if (ec) throw ClientGone{"reading body: " + ec.message()};
+      if (got > 0 || p_.is_done()) co_return got;
+    }
+  }
+  bool done() const override { return p_.is_done(); }
+  void set_limit(std::uint64_t bytes) override { p_.body_limit(bytes); }
+
+ private:
+  Stream& s_;
+  beast::flat_buffer& b_;
+  http::request_parser<http::buffer_body>& p_;
+  const ServeOptions& o_;
+  bool expect_continue_;
+  bool sent_continue_ = false;
+};
+
+template <class Stream>
+Task<void> write_response(Stream& s, Response& r, bool keep_alive, const ServeOptions& o) {
+  r.headers.set(http::field::server, "evidenced");
+  if (!r.stream) {
+    http::response<http::string_body> m{r.status, 11};
+    for (const auto& f : r.headers) m.set(f.name_string(), f.value());
+    m.keep_alive(keep_alive);
+    m.body() = std::move(r.body);
+    m.prepare_payload();
+    lowest(s).expires_after(o.write_timeout);
+    auto [ec, n] = co_await http::async_write(s, m, use_tuple);
+    if (ec) throw ClientGone{"writing response: " + ec.message()};
+    co_return;
+  }
+  http::response<http::buffer_body> m{r.status, 11};
+  for (const auto& f : r.headers) m.set(f.name_string(), f.value());
+  m.keep_alive(keep_alive);
+  m.content_length(r.stream_size);
+  m.body().data = nullptr;
+  m.body().more = true;
+  http::response_serializer<http::buffer_body> sr{m};
+  lowest(s).expires_after(o.write_timeout);
+  {
+    auto [ec, n] = co_await http::async_write_header(s, sr, use_tuple);
+    if (ec) throw ClientGone{"writing header: " + ec.message()};
+  }
+  std::vector<std::uint8_t> buf(256 * 1024);
+  std::uint64_t remaining = r.stream_size;
+  if (remaining == 0) {
+    m.body().more = false;
+    auto [ec, n] = co_await http::async_write(s, sr, use_tuple);
+    if (ec && ec != http::error::need_buffer) throw ClientGone{ec.message()};
+  }
+  while (remaining > 0) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buf.size()));
+    const std::size_t n = r.stream(std::span(buf.data(), want));
+    if (n == 0) throw ClientGone{"content ended early"};
+    remaining -= n;
+    m.body().data = buf.data();
+    m.body().size = n;
+    m.body().more = remaining > 0;
+    lowest(s).expires_after(o.write_timeout);
+    auto [ec, w] = co_await http::async_write(s, sr, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) throw ClientGone{"writing body: " + ec.message()};
+  }
+}
+
+// Authenticates, checks the role, runs the handler; every failure becomes a JSON error.
+template <class Stream>
+Task<Response> dispatch(Server& srv, Stream& stream, beast::flat_buffer& buffer,
+                        http::request_parser<http::buffer_body>& parser) {
+  auto& svc = srv.svc;
+  const auto& opts = svc.options();
+  auto& msg = parser.get();
+  Request req;
+  req.method = msg.method();
+  req.target = std::string(msg.target());
+  req.headers = &msg.base();
+  if (auto cl = parser.content_length()) req.content_length = *cl;
+  const bool expect_continue = beast::iequals(msg[http::field::expect], "100-continue");
+  ParserBody<Stream> body(stream, buffer, parser, opts, expect_continue);
+  req.body = &body;
+
+  std::optional<HttpError> err;
+  Response res;
+  try {
+    auto parsed = boost::urls::parse_origin_form(req.target);
+    if (!parsed) throw HttpError{http::status::bad_request, "bad_target", "the request target is not a valid path"};
+    req.url = *parsed;
+    std::string_view path = req.url.encoded_path();
+    constexpr std::string_view prefix = "/api/v1";
+    if (path.substr(0, prefix.size()) != prefix || (path.size() > prefix.size() && path[prefix.size()] != '/')) {
+      throw HttpError{http::status::not_found, "not_found", "no such route"};
+    }
+    path.remove_prefix(prefix.size());
+    Match m = find_route(svc, req.method, path);
+    if (!m.route) {
+      if (!m.allow.empty()) {
+        throw HttpError{http::status::method_not_allowed, "method_not_allowed",
+                        std::string(msg.method_string()) + " is not allowed here",
+                        {{"Allow", m.allow}}};
+      }
+      throw HttpError{http::status::not_found, "not_found", "no such route"};
+    }
+    req.params = std::move(m.params);
+    const std::uint64_t limit = m.route->body_limit ? m.route->body_limit : opts.max_json_bytes;
+    parser.body_limit(limit);
+    if (req.content_length && *req.content_length > limit) {
+      throw HttpError{http::status::payload_too_large, "body_too_large",
+                      "the body (" + std::to_string(*req.content_length) + " bytes) exceeds this route's limit of " +
+                          std::to_string(limit)};
+    }
+    if (m.route->auth) {
+      const std::string authz = req.header(http::field::authorization);
+      constexpr std::string_view bearer = "Bearer ";
+      std::optional<AuthUser> user;
+      if (authz.size() > bearer.size() && beast::iequals(std::string_view(authz).substr(0, bearer.size()), bearer)) {
+        user = svc.authenticate(std::string_view(authz).substr(bearer.size()));
+      }
+      if (!user) {
+        throw HttpError{http::status::unauthorized, "unauthorized", "a valid bearer token is required",
+                        {{"WWW-Authenticate", "Bearer"}}};
+      }
+      if (!m.route->roles.empty() &&
+          std::find(m.route->roles.begin(), m.route->roles.end(), user->role) == m.route->roles.end()) {
+        throw HttpError{http::status::forbidden, "forbidden",
+                        std::string("the role ") + role_name(user->role) + " may not do this"};
+      }
+      req.user = std::move(user);
+    }
+    res = co_await m.route->handler(svc, req);
+  } catch (const HttpError& e) {
+    err = e;
+  } catch (const Error& e) {
+    err = from_error(e);
+  } catch (const ClientGone&) {
+    throw;
+  } catch (const std::exception& e) {
+    err = HttpError{http::status::internal_server_error, "internal", e.what()};
+  }
+  if (err) {
+    if (static_cast<unsigned>(err->status) >= 500) {
+      log_line("error", "request_failed", {{"target", req.target}, {"error", err->message}});
+    }
+    res = error_response(*err);
+    if (req.url.encoded_path().find("/api/v1/uploads") == 0) res.headers.set("Tus-Resumable", "1.0.0");
+  }
+  co_return res;
+}
+
+bool is_disconnect(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == asio::error::broken_pipe || ec == ssl::error::stream_truncated;
+}
+
+template <class Stream>
+Task<void> run_session(Server& srv, Stream stream) {
+  struct Count {
+    Server& srv;
+    ~Count() { --srv.connections; }
+  } count{srv};
+  const auto& opts = srv.svc.options();
+  beast::flat_buffer buffer;
+  try {
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      lowest(stream).expires_after(opts.header_timeout);
+      auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
+      if (ec) co_return;
+    }
+    for (;;) {
+      http::request_parser<http::buffer_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+      parser.body_limit(opts.max_json_bytes);
+      lowest(stream).expires_after(opts.header_timeout);
+      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+      if (ec) {
+        if (is_disconnect(ec)) break;
+        HttpError e = ec == http::error::header_limit
+                          ? HttpError{http::status::request_header_fields_too_large, "headers_too_large",
+                                      "the request headers are too large"}
+                          : HttpError{http::status::bad_request, "bad_request", "malformed request: " + ec.message()};
+        Response r = error_response(e);
+        co_await write_response(stream, r, false, opts);
+        srv.svc.metrics().request_done(static_cast<unsigned>(e.status), 0);
+        break;
+      }
+      ++srv.active_requests;
+      struct Active {
+        Server& srv;
+        ~Active() { --srv.active_requests; }
+      } active{srv};
+      const auto started = std::chrono::steady_clock::now();
+      const std::string method(parser.get().method_string());
+      const std::string target(parser.get().target());
+      Response res = co_await dispatch(srv, stream, buffer, parser);
+      // A body left unread (an early error) would be parsed as the next request.
+      const bool keep = parser.get().keep_alive() && parser.is_done() && !srv.stopping;
+      const unsigned status = static_cast<unsigned>(res.status);
+      co_await write_response(stream, res, keep, opts);
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      srv.svc.metrics().request_done(status, secs);
+      log_line("info", "request",
+               {{"method", method}, {"target", target}, {"status", std::to_string(status)},
+                {"ms", std::to_string(static_cast<long>(secs * 1000))}});
+      if (!keep) break;
+    }
+  } catch (const ClientGone& g) {
+    log_line("info", "connection_dropped", {{"why", g.why}});
+  } catch (const std::exception& e) {
+    log_line("error", "session_failed", {{"error", e.what()}});
+  }
+  beast::error_code ignored;
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  } else {
+    lowest(stream).expires_after(std::chrono::seconds(2));
+    co_await stream.async_shutdown(use_tuple);
+  }
+}
+
+Task<void> accept_loop(Server& srv, tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(*srv.ioc), use_tuple);
+    if (ec) {
+      if (srv.stopping || ec == asio::error::operation_aborted) co_return;
+      log_line("warn", "accept_failed", {{"error", ec.message()}});
+      continue;
+    }
+    if (++srv.connections > srv.svc.options().max_connections) {
+      --srv.connections;
+      beast::error_code ignored;
+      socket.close(ignored);
+      log_line("warn", "connection_refused", {{"why", "connection cap reached"}});
+      continue;
+    }
+    auto ex = socket.get_executor();
+    if (srv.tls) {
+      asio::co_spawn(ex, run_session(srv, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *srv.tls)),
+                     asio::detached);
+    } else {
+      asio::co_spawn(ex, run_session(srv, beast::tcp_stream(std::move(socket))), asio::detached);
+    }
+  }
+}
+
+Task<void> sweeper(Server& srv, asio::steady_timer& timer) {
+  for (;;) {
+    try {
+      co_await blocking(srv.svc.workers(), [&srv] { sweep_expired_uploads(srv.svc); });
+    } catch (const std::exception& e) {
+      log_line("error", "sweep_failed", {{"error", e.what()}});
+    }
+    timer.expires_after(srv.svc.options().sweep_interval);
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    if (ec || srv.stopping) co_return;
+  }
+}
+
+}  // namespace
+
+int serve(const ServeOptions& options) {
+  Service svc(options);
+  std::optional<ssl::context> tls;
+  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+    if (options.tls_cert.empty() || options.tls_key.empty()) {
+      throw Error(Errc::invalid_argument, "--tls-cert and --tls-key go together");
+    }
+    tls.emplace(ssl::context::tls_server);
+    tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(tls->native_handle(), TLS1_2_VERSION);
+    tls->use_certificate_chain_file(options.tls_cert.string());
+    tls->use_private_key_file(options.tls_key.string(), ssl::context::pem);
+  }
+
+  const unsigned threads = options.io_threads ? options.io_threads : std::max(1u, std::thread::hardware_concurrency());
+  // Declared after srv so that coroutine frames still pending at shutdown are
+  // destroyed (with the io_context) while the server state they point at lives.
+  Server srv{svc};
+  srv.tls = tls ? &*tls : nullptr;
+  std::optional<asio::io_context> ioc_holder(std::in_place, static_cast<int>(threads));
+  asio::io_context& ioc = *ioc_holder;
+  srv.ioc = &ioc;
+
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(options.host, ec);
+  if (ec) throw Error(Errc::invalid_argument, "--listen host must be an IP address: " + options.host);
+  tcp::acceptor acceptor(ioc);
+  const tcp::endpoint endpoint(address, options.port);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  acceptor.bind(endpoint, ec);
+  if (ec) throw Error(Errc::unavailable, "bind " + options.host + ":" + std::to_string(options.port) + ": " + ec.message());
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  const auto bound = acceptor.local_endpoint();
+  const std::string host = address.is_v6() ? "[" + options.host + "]" : options.host;
+  const std::string url = std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(bound.port());
+
+  svc.checkpointer().start(options.checkpoint_interval);
+  asio::co_spawn(ioc, accept_loop(srv, acceptor), asio::detached);
+  asio::steady_timer sweep_timer(ioc);
+  asio::co_spawn(ioc, sweeper(srv, sweep_timer), asio::detached);
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop_requested = false;
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](beast::error_code, int sig) {
+    log_line("info", "shutdown", {{"signal", std::to_string(sig)}});
+    srv.stopping = true;
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    sweep_timer.cancel();
+    std::lock_guard lock(stop_mu);
+    stop_requested = true;
+    stop_cv.notify_all();
+  });
+
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+
+  log_line("info", "listening", {{"url", url}, {"data", options.data_dir.string()},
+                                 {"tsa", options.tsa_url.empty() ? "embedded" : options.tsa_url},
+                                 {"log", svc.log_name()}});
+  std::cout << "listening on " << url << std::endl;
+
+  {
+    std::unique_lock lock(stop_mu);
+    stop_cv.wait(lock, [&] { return stop_requested; });
+  }
+  // Requests in flight (commits included) get until the deadline; partial tus
+  // uploads stay resumable at their durable offset either way.
+  const auto deadline = std::chrono::steady_clock::now() + options.shutdown_deadline;
+  while ((srv.active_requests > 0 || svc.workers().in_flight > 0) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (srv.active_requests > 0) {
+    log_line("warn", "shutdown_deadline", {{"abandoned_requests", std::to_string(srv.active_requests.load())}});
+  }
+  ioc.stop();
+  for (auto& t : pool) t.join();
+  svc.workers().pool.join();
+  svc.checkpointer().stop();
+  log_line("info", "stopped", {{"log_size", std::to_string(svc.index().log_size())}});
+  return 0;
+}
+
+}  // namespace evidence::ingest

@@ -1,0 +1,94 @@
+#include "ingest/service.h"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "ingest/tsa_client.h"
+#include "store/error.h"
+
+namespace evidence::ingest {
+
+bool UploadRegistry::try_lock(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return busy_.insert(id).second;
+}
+void UploadRegistry::unlock(const std::string& id) {
+  std::lock_guard lock(mu_);
+  busy_.erase(id);
+}
+bool UploadRegistry::busy(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return busy_.count(id) != 0;
+}
+std::optional<UploadRegistry::Running> UploadRegistry::take_hash(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = hashes_.find(id);
+  if (it == hashes_.end()) return std::nullopt;
+  std::optional<Running> r(std::move(it->second));
+  hashes_.erase(it);
+  return r;
+}
+void UploadRegistry::put_hash(const std::string& id, Running r) {
+  std::lock_guard lock(mu_);
+  hashes_.insert_or_assign(id, std::move(r));
+}
+void UploadRegistry::forget(const std::string& id) {
+  std::lock_guard lock(mu_);
+  hashes_.erase(id);
+}
+
+namespace {
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw Error(Errc::io_error, "cannot read " + p.string());
+  std::ostringstream o;
+  o << in.rdbuf();
+  return o.str();
+}
+
+}  // namespace
+
+Service::Service(const ServeOptions& options)
+    : options_(options),
+      layout_(options.data_dir),
+      index_(std::make_unique<Index>(layout_, OpenMode::read_write)),
+      blobs_(std::make_unique<LocalBlobStore>(layout_)),
+      embedded_tsa_(std::make_unique<tsa::EmbeddedTsa>(layout_)),
+      signer_(load_log_signer(layout_)) {
+  if (!options_.tsa_url.empty()) {
+    outside_tsa_ = std::make_unique<HttpTimeStamper>(options_.tsa_url);
+    stamper_ = outside_tsa_.get();
+    tsa_ca_pem_ = options_.tsa_ca_file.empty() ? std::string() : read_text(options_.tsa_ca_file);
+  } else {
+    stamper_ = embedded_tsa_.get();
+    tsa_ca_pem_ = embedded_tsa_->ca_pem();
+    tsa_cert_pem_ = embedded_tsa_->cert_pem();
+  }
+  log_key_ = signer_.verifier().to_string();
+  checkpointer_ = std::make_unique<Checkpointer>(*index_, signer_, *stamper_);
+  workers_ = std::make_unique<Workers>(options_.worker_threads ? options_.worker_threads : 4);
+  add_system_routes(*this);
+  add_evidence_routes(*this);
+  add_case_routes(*this);
+  add_log_routes(*this);
+  add_tus_routes(*this);
+}
+
+Service::~Service() {
+  workers_->pool.join();
+}
+
+std::optional<AuthUser> Service::authenticate(std::string_view token) const {
+  if (token.empty() || token.size() > 512) return std::nullopt;
+  // Users are keyed by SHA-256(token): the index lookup compares hashes of the
+  // presented token, never the token itself, so its timing tells an attacker nothing
+  // about any valid token (the token is 256 random bits; the hash is preimage-safe).
+  const ContentId h = Sha256::of(token);
+  auto u = index_->user_by_token_hash(h);
+  if (!u) return std::nullopt;
+  return AuthUser{u->name, u->role};
+}
+
+}  // namespace evidence::ingest

@@ -1,0 +1,140 @@
+// The daemon's state shared by every connection: the index, blobs, keys, time-stamp
+// authority, checkpointer, tus upload registry and metrics; and the route table.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ingest/checkpointer.h"
+#include "ingest/http.h"
+#include "ingest/metrics.h"
+#include "ingest/options.h"
+#include "store/blob_store.h"
+#include "store/content_id.h"
+#include "store/index.h"
+#include "store/layout.h"
+#include "verify/keys.h"
+#include "verify/tsa.h"
+
+namespace evidence::ingest {
+
+// In-memory state of tus uploads while the daemon lives: which upload a PATCH is
+// writing right now (a second one is refused), and a running SHA-256 of the durable
+// prefix so completion need not re-read the file. After a restart the hash is
+// rebuilt from the file.
+class UploadRegistry {
+ public:
+  struct Running {
+    Sha256 hash;
+    std::uint64_t hashed = 0;  // bytes fed to `hash`
+  };
+  // false when a PATCH on `id` is already running.
+  bool try_lock(const std::string& id);
+  void unlock(const std::string& id);
+  bool busy(const std::string& id);
+  // Takes the running hash out for the duration of a PATCH (nullopt: none kept).
+  std::optional<Running> take_hash(const std::string& id);
+  void put_hash(const std::string& id, Running r);
+  void forget(const std::string& id);
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> busy_;
+  std::map<std::string, Running> hashes_;
+};
+
+class Service;
+using Handler = std::function<Task<Response>(Service&, Request&)>;
+
+struct Route {
+  http::verb method;
+  std::string pattern;  // under /api/v1; "{}" one segment, "{+}" one or more
+  bool auth = true;
+  std::vector<Role> roles;          // empty: any authenticated user
+  std::uint64_t body_limit = 0;     // 0: the JSON limit
+  Handler handler;
+};
+
+class Service {
+ public:
+  explicit Service(const ServeOptions& options);
+  ~Service();
+
+  const ServeOptions& options() const { return options_; }
+  const Layout& layout() const { return layout_; }
+  Index& index() { return *index_; }
+  BlobStore& blobs() { return *blobs_; }
+  tsa::TimeStamper& stamper() { return *stamper_; }
+  Checkpointer& checkpointer() { return *checkpointer_; }
+  Metrics& metrics() { return metrics_; }
+  UploadRegistry& uploads() { return uploads_; }
+  Workers& workers() { return *workers_; }
+  const std::string& log_key() const { return log_key_; }
+  const std::string& log_name() const { return signer_.name; }
+  const std::string& tsa_ca_pem() const { return tsa_ca_pem_; }
+  const std::string& tsa_cert_pem() const { return tsa_cert_pem_; }
+  const std::vector<Route>& routes() const { return routes_; }
+
+  // Bearer token -> user (nullopt for an unknown token).
+  std::optional<AuthUser> authenticate(std::string_view token) const;
+
+  void add_route(Route r) { routes_.push_back(std::move(r)); }
+
+ private:
+  ServeOptions options_;
+  Layout layout_;
+  std::unique_ptr<Index> index_;
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<tsa::EmbeddedTsa> embedded_tsa_;
+  std::unique_ptr<tsa::TimeStamper> outside_tsa_;
+  tsa::TimeStamper* stamper_ = nullptr;
+  LogSigner signer_;
+  std::unique_ptr<Checkpointer> checkpointer_;
+  Metrics metrics_;
+  UploadRegistry uploads_;
+  std::unique_ptr<Workers> workers_;
+  std::string log_key_, tsa_ca_pem_, tsa_cert_pem_;
+  std::vector<Route> routes_;
+};
+
+// Route registration, one function per API area (api_*.cpp, tus.cpp).
+void add_system_routes(Service& s);
+void add_evidence_routes(Service& s);
+void add_case_routes(Service& s);
+void add_log_routes(Service& s);
+void add_tus_routes(Service& s);
+
+// Removes expired partial tus uploads (file and session); run by the sweeper.
+void sweep_expired_uploads(Service& s);
+
+// Shared helpers for handlers (api_common.cpp).
+CustodyEvent custody_event(const AuthUser& who, std::string action);
+// 404 unless the record exists and the user may read it (officers: their own).
+Task<EvidenceRecord> readable_record(Service& s, const Request& req, const std::string& id);
+// The receipt of a committed item (signs a checkpoint covering it if needed).
+json::object build_receipt(Service& s, const EvidenceRecord& rec);
+// Record JSON as served: the stored record plus current cases and media info.
+json::object record_json(Service& s, const EvidenceRecord& rec);
+json::object entry_json(const LogEntry& e);
+json::array hashes_json(const std::vector<merkle::Hash>& hashes);
+// Reads a small JSON object body (400 when it is not one).
+Task<json::object> read_json_object(Request& req);
+
+// Ingest metadata, as given on the one-shot query string or in Upload-Metadata.
+struct IngestMeta {
+  std::optional<std::string> case_number;
+  std::string officer, device, recorded_at, filename;
+  std::optional<ContentId> sha256;
+};
+// get(key) returns the raw value or nullopt. Throws HttpError 400 naming the field.
+IngestMeta validate_meta(const std::function<std::optional<std::string>(std::string_view)>& get);
+// Time stamp, index commit and receipt for content already durable in the blob store.
+Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob);
+
+}  // namespace evidence::ingest

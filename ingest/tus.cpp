@@ -1,0 +1,453 @@
+// tus 1.0.0 resumable uploads at /api/v1/uploads: core, creation,
+// creation-with-upload, checksum (sha1, sha256), termination, expiration.
+// https://tus.io/protocols/resumable-upload
+//
+// Durability: a PATCH appends to DIR/incoming/upload-<id>, fdatasyncs, and only then
+// records the new offset in the index, so Upload-Offset never counts bytes that a
+// crash could lose. The next PATCH truncates the file back to the recorded offset.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "ingest/logging.h"
+#include "ingest/service.h"
+#include "ingest/upload_file.h"
+#include "store/error.h"
+#include "store/ids.h"
+#include "store/timefmt.h"
+
+namespace evidence::ingest {
+namespace {
+
+constexpr std::string_view kTusVersion = "1.0.0";
+constexpr std::size_t kChunk = 256 * 1024;
+const char* const kKnownMeta[] = {"officer", "device", "recorded_at", "filename", "case", "sha256"};
+
+void tus_headers(Response& r) { r.headers.set("Tus-Resumable", std::string(kTusVersion)); }
+
+void require_resumable(const Request& req) {
+  if (req.header("Tus-Resumable") != kTusVersion) {
+    throw HttpError{http::status::precondition_failed, "unsupported_tus_version", "Tus-Resumable must be 1.0.0",
+                    {{"Tus-Version", std::string(kTusVersion)}}};
+  }
+}
+
+std::optional<std::uint64_t> parse_uint(std::string_view v) {
+  if (v.empty() || v.size() > 19) return std::nullopt;
+  std::uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n;
+}
+
+std::string http_date(std::string_view rfc3339) {
+  auto t = parse_rfc3339(rfc3339);
+  if (!t) return {};
+  const std::time_t secs = static_cast<std::time_t>(to_unix_us(*t) / 1000000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+// "key base64,key2 base64,key3": keys we know are kept, others dropped (so a client
+// cannot plant server-side fields such as evidence_id).
+json::object parse_metadata(std::string_view header) {
+  json::object out;
+  while (!header.empty()) {
+    const auto comma = header.find(',');
+    std::string_view pair = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    while (!pair.empty() && pair.back() == ' ') pair.remove_suffix(1);
+    if (pair.empty()) continue;
+    const auto space = pair.find(' ');
+    const std::string key(pair.substr(0, space));
+    std::string value;
+    if (space != std::string_view::npos) {
+      auto bytes = from_base64(pair.substr(space + 1));
+      if (!bytes) {
+        throw HttpError{http::status::bad_request, "invalid_metadata", "Upload-Metadata value of " + key + " is not base64"};
+      }
+      value.assign(bytes->begin(), bytes->end());
+    }
+    for (const char* k : kKnownMeta) {
+      if (key == k) out[key] = value;
+    }
+  }
+  return out;
+}
+
+IngestMeta meta_of(const json::object& m) {
+  return validate_meta([&m](std::string_view k) -> std::optional<std::string> {
+    auto* v = m.if_contains(k);
+    if (!v || !v->is_string()) return std::nullopt;
+    return std::string(v->as_string());
+  });
+}
+
+void base_headers(Response& r, const UploadSession& s) {
+  tus_headers(r);
+  r.headers.set("Upload-Offset", std::to_string(s.offset));
+  r.headers.set("Upload-Length", std::to_string(s.length));
+  if (auto d = http_date(s.expires_at); !d.empty()) r.headers.set("Upload-Expires", d);
+}
+
+std::optional<std::string> completed_evidence(const UploadSession& s) {
+  auto* v = s.metadata.if_contains("evidence_id");
+  if (!v || !v->is_string()) return std::nullopt;
+  return std::string(v->as_string());
+}
+
+Task<UploadSession> owned_session(Service& s, const Request& req, const std::string& id) {
+  if (id.empty() || id.size() > 64) throw HttpError{http::status::not_found, "not_found", "no upload " + id};
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) throw HttpError{http::status::not_found, "not_found", "no upload " + id};
+  }
+  auto sess = co_await blocking(s.workers(), [&s, &id] { return s.index().get_upload(id); });
+  if (!sess || (req.who().role != Role::admin && sess->owner != req.who().name)) {
+    throw HttpError{http::status::not_found, "not_found", "no upload " + id};
+  }
+  co_return *sess;
+}
+
+// Unlocks the upload when the request ends, however it ends.
+struct UploadLock {
+  UploadRegistry& reg;
+  std::string id;
+  ~UploadLock() { reg.unlock(id); }
+};
+
+ContentId hash_file(const std::filesystem::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw system_error(errno, "open " + p.string());
+  Sha256 h;
+  std::vector<std::uint8_t> buf(1 << 20);
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw system_error(err, "read " + p.string());
+    }
+    if (n == 0) break;
+    h.update(std::span(buf.data(), static_cast<std::size_t>(n)));
+  }
+  ::close(fd);
+  return h.finish();
+}
+
+// Turns a fully received upload into evidence. Idempotent across crashes: the
+// content hash is recorded in the session before the file is adopted, so a retry
+// after a crash between adopt and commit finds the blob already in place.
+Task<std::string> complete_upload(Service& s, UploadSession& sess, const AuthUser& who) {
+  if (auto done = completed_evidence(sess)) co_return *done;
+  const auto path = s.layout().upload_path(sess.id);
+  const IngestMeta meta = meta_of(sess.metadata);
+  std::optional<ContentId> id;
+  if (auto* h = sess.metadata.if_contains("content_sha256"); h && h->is_string()) {
+    id = ContentId::from_hex(h->as_string());
+  }
+  auto running = s.uploads().take_hash(sess.id);
+  BlobInfo blob = co_await blocking(s.workers(), [&s, &sess, &path, &id, &running, &meta]() -> BlobInfo {
+    std::error_code ec;
+    const bool have_file = std::filesystem::exists(path, ec);
+    if (!have_file) {
+      if (id && s.blobs().exists(*id)) return BlobInfo{*id, sess.length, {}, true};
+      throw Error(Errc::corrupt, "upload " + sess.id + " lost its bytes");
+    }
+    if (!id) {
+      id = (running && running->hashed == sess.length) ? running->hash.finish() : hash_file(path);
+    }
+    if (meta.sha256 && *meta.sha256 != *id) {
+      throw Error(Errc::digest_mismatch,
+                  "Upload-Metadata sha256 " + meta.sha256->hex() + " but the upload hashes to " + id->hex());
+    }
+    sess.metadata["content_sha256"] = id->hex();
+    s.index().put_upload(sess);
+    return s.blobs().adopt_file(path, *id);
+  });
+  blob.size = sess.length;
+  const AuthUser owner{sess.owner, parse_role(sess.owner_role).value_or(who.role)};
+  json::object receipt = co_await commit_ingest(s, owner, meta, blob);
+  const std::string evidence_id(receipt["evidence_id"].as_string());
+  sess.metadata["evidence_id"] = evidence_id;
+  co_await blocking(s.workers(), [&s, &sess] { s.index().put_upload(sess); });
+  s.uploads().forget(sess.id);
+  co_return evidence_id;
+}
+
+// Appends the request body at sess.offset. Returns the response for the request.
+Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool creation) {
+  if (req.header(http::field::content_type) != "application/offset+octet-stream") {
+    throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
+                    "Content-Type must be application/offset+octet-stream"};
+  }
+  // creation-with-upload sends no Upload-Offset: the body starts at 0.
+  const auto offset = creation && !req.has_header("Upload-Offset") ? std::optional<std::uint64_t>(0)
+                                                                   : parse_uint(req.header("Upload-Offset"));
+  if (!offset) throw HttpError{http::status::bad_request, "invalid_offset", "Upload-Offset must be a number"};
+  if (*offset != sess.offset) {
+    throw HttpError{http::status::conflict, "offset_mismatch",
+                    "Upload-Offset " + std::to_string(*offset) + " but the upload is at " + std::to_string(sess.offset)};
+  }
+  std::optional<Sha256> check256;
+  std::optional<Sha1> check1;
+  Bytes declared;
+  if (req.has_header("Upload-Checksum")) {
+    const std::string h = req.header("Upload-Checksum");
+    const auto space = h.find(' ');
+    const std::string algo = h.substr(0, space);
+    auto value = space == std::string::npos ? std::nullopt : from_base64(h.substr(space + 1));
+    if (algo == "sha256" && value && value->size() == 32) {
+      check256.emplace();
+    } else if (algo == "sha1" && value && value->size() == 20) {
+      check1.emplace();
+    } else {
+      throw HttpError{http::status::bad_request, "invalid_checksum",
+                      "Upload-Checksum must be 'sha1 BASE64' or 'sha256 BASE64'"};
+    }
+    declared = std::move(*value);
+  }
+  const std::uint64_t room = sess.length - sess.offset;
+  if (req.content_length && *req.content_length > room) {
+    throw HttpError{http::status::payload_too_large, "exceeds_length",
+                    "the chunk would go past Upload-Length (" + std::to_string(sess.length) + ")"};
+  }
+  req.body->set_limit(room);
+  if (!s.uploads().try_lock(sess.id)) {
+    throw HttpError{http::status::locked, "upload_busy", "another PATCH is writing this upload"};
+  }
+  UploadLock lock{s.uploads(), sess.id};
+  // Re-read the session under the lock: another request may have moved it on.
+  sess = co_await blocking(s.workers(), [&s, &sess] {
+    auto cur = s.index().get_upload(sess.id);
+    if (!cur) throw HttpError{http::status::not_found, "not_found", "no upload " + sess.id};
+    return *cur;
+  });
+  if (*offset != sess.offset) {
+    throw HttpError{http::status::conflict, "offset_mismatch", "the upload moved on to " + std::to_string(sess.offset)};
+  }
+
+  auto running = s.uploads().take_hash(sess.id);
+  if (!running && sess.offset == 0) running.emplace();
+  if (running && running->hashed != sess.offset) running.reset();  // rebuilt at completion
+
+  std::optional<ClientGone> gone;
+  std::uint64_t received = 0;
+  {
+    auto file = co_await blocking(s.workers(), [&s, &sess] {
+      return std::make_unique<UploadFile>(s.layout().upload_path(sess.id), sess.offset);
+    });
+    s.metrics().upload_started();
+    struct Active {
+      Metrics& m;
+      ~Active() { m.upload_finished(); }
+    } active{s.metrics()};
+    std::vector<std::uint8_t> buf(kChunk);
+    try {
+      for (;;) {
+        const std::size_t n = co_await req.body->read(buf);
+        if (n == 0) break;
+        const std::span<const std::uint8_t> piece(buf.data(), n);
+        file->append(piece);
+        if (check256) check256->update(piece);
+        if (check1) check1->update(piece);
+        if (running) running->hash.update(piece);
+        received += n;
+        s.metrics().bytes_received(n);
+      }
+    } catch (const ClientGone& g) {
+      gone = g;  // keep what arrived (unless a checksum cannot vouch for it)
+    }
+    bool mismatch = false;
+    if (!gone && (check256 || check1)) {
+      if (check256) {
+        const ContentId got = check256->finish();
+        mismatch = !std::equal(got.bytes.begin(), got.bytes.end(), declared.begin(), declared.end());
+      } else {
+        const auto got = check1->finish();
+        mismatch = !std::equal(got.begin(), got.end(), declared.begin(), declared.end());
+      }
+    }
+    const bool discard = mismatch || (gone && (check256 || check1));
+    co_await blocking(s.workers(), [&] {
+      if (discard) {
+        file->truncate_to(sess.offset);
+        received = 0;
+      }
+      file->sync();
+      if (received > 0) {
+        sess.offset += received;
+        s.index().put_upload(sess);
+      }
+    });
+    if (discard) running.reset();
+    if (running) {
+      running->hashed = sess.offset;
+      s.uploads().put_hash(sess.id, std::move(*running));
+    }
+    if (gone) throw *gone;
+    if (mismatch) {
+      HttpError e{static_cast<http::status>(460), "checksum_mismatch",
+                  "Upload-Checksum does not match the chunk; it was discarded", {}};
+      throw e;
+    }
+  }
+
+  Response r = Response::empty(http::status::no_content);
+  if (sess.offset == sess.length) {
+    const std::string evidence_id = co_await complete_upload(s, sess, req.who());
+    r.headers.set("Evidence-Id", evidence_id);
+  }
+  base_headers(r, sess);
+  co_return r;
+}
+
+Task<Response> options(Service& s, Request&) {
+  Response r = Response::empty(http::status::no_content);
+  tus_headers(r);
+  r.headers.set("Tus-Version", std::string(kTusVersion));
+  r.headers.set("Tus-Extension", "creation,creation-with-upload,checksum,termination,expiration");
+  r.headers.set("Tus-Checksum-Algorithm", "sha1,sha256");
+  r.headers.set("Tus-Max-Size", std::to_string(s.options().max_upload_bytes));
+  co_return r;
+}
+
+Task<Response> create(Service& s, Request& req) {
+  require_resumable(req);
+  if (req.has_header("Upload-Defer-Length")) {
+    throw HttpError{http::status::bad_request, "unsupported", "Upload-Defer-Length is not supported"};
+  }
+  const auto length = parse_uint(req.header("Upload-Length"));
+  if (!length) throw HttpError{http::status::bad_request, "invalid_length", "Upload-Length is required"};
+  if (*length == 0) throw HttpError{http::status::bad_request, "invalid_length", "an upload cannot be empty"};
+  if (*length > s.options().max_upload_bytes) {
+    throw HttpError{http::status::payload_too_large, "too_large",
+                    "Upload-Length exceeds Tus-Max-Size " + std::to_string(s.options().max_upload_bytes)};
+  }
+  UploadSession sess;
+  sess.metadata = parse_metadata(req.header("Upload-Metadata"));
+  (void)meta_of(sess.metadata);  // 400 on missing or invalid fields, before anything is stored
+  sess.id = new_upload_id();
+  sess.length = *length;
+  const auto now = now_us();
+  sess.created_at = format_rfc3339(now);
+  sess.expires_at = format_rfc3339(now + std::chrono::duration_cast<std::chrono::microseconds>(s.options().upload_expiry));
+  sess.owner = req.who().name;
+  sess.owner_role = role_name(req.who().role);
+  co_await blocking(s.workers(), [&s, &sess] {
+    UploadFile::create(s.layout().upload_path(sess.id));
+    s.index().put_upload(sess);
+  });
+  log_line("info", "upload_created", {{"id", sess.id}, {"length", std::to_string(sess.length)}, {"by", sess.owner}});
+
+  Response r = Response::empty(http::status::created);
+  const bool has_body = (req.content_length && *req.content_length > 0) ||
+                        req.header(http::field::transfer_encoding).find("chunked") != std::string::npos;
+  if (has_body) {
+    // creation-with-upload: the same rules as a PATCH at offset 0.
+    Response appended = co_await append_body(s, req, sess, true);
+    if (appended.headers.find("Evidence-Id") != appended.headers.end()) {
+      r.headers.set("Evidence-Id", appended.headers["Evidence-Id"]);
+    }
+  }
+  base_headers(r, sess);
+  r.headers.set(http::field::location, "/api/v1/uploads/" + sess.id);
+  co_return r;
+}
+
+Task<Response> head(Service& s, Request& req) {
+  require_resumable(req);
+  UploadSession sess = co_await owned_session(s, req, req.params[0]);
+  // A crash (or failure) after the last byte but before the commit: finish now,
+  // because a client seeing offset == length considers the upload done.
+  if (sess.offset == sess.length && !completed_evidence(sess) && s.uploads().try_lock(sess.id)) {
+    UploadLock lock{s.uploads(), sess.id};
+    co_await complete_upload(s, sess, req.who());
+  }
+  Response r = Response::empty(http::status::ok);
+  base_headers(r, sess);
+  r.headers.set(http::field::cache_control, "no-store");
+  if (auto e = completed_evidence(sess)) r.headers.set("Evidence-Id", *e);
+  co_return r;
+}
+
+Task<Response> patch(Service& s, Request& req) {
+  require_resumable(req);
+  UploadSession sess = co_await owned_session(s, req, req.params[0]);
+  if (completed_evidence(sess)) {
+    throw HttpError{http::status::conflict, "offset_mismatch", "the upload is already complete"};
+  }
+  co_return co_await append_body(s, req, sess, false);
+}
+
+Task<Response> terminate(Service& s, Request& req) {
+  require_resumable(req);
+  UploadSession sess = co_await owned_session(s, req, req.params[0]);
+  if (!s.uploads().try_lock(sess.id)) {
+    throw HttpError{http::status::locked, "upload_busy", "a PATCH is writing this upload"};
+  }
+  UploadLock lock{s.uploads(), sess.id};
+  co_await blocking(s.workers(), [&s, &sess] {
+    std::error_code ec;
+    std::filesystem::remove(s.layout().upload_path(sess.id), ec);
+    s.index().delete_upload(sess.id);
+  });
+  s.uploads().forget(sess.id);
+  Response r = Response::empty(http::status::no_content);
+  tus_headers(r);
+  co_return r;
+}
+
+Task<Response> receipt(Service& s, Request& req) {
+  UploadSession sess = co_await owned_session(s, req, req.params[0]);
+  auto id = completed_evidence(sess);
+  if (!id) {
+    Response r = error_response({http::status::conflict, "incomplete",
+                                 "the upload is at " + std::to_string(sess.offset) + " of " + std::to_string(sess.length)});
+    base_headers(r, sess);
+    co_return r;
+  }
+  json::object o = co_await blocking(s.workers(), [&s, &id] {
+    auto rec = s.index().get_evidence(*id);
+    if (!rec) throw Error(Errc::corrupt, "upload points at missing evidence " + *id);
+    return build_receipt(s, *rec);
+  });
+  co_return Response::json(http::status::ok, o);
+}
+
+}  // namespace
+
+void sweep_expired_uploads(Service& s) {
+  const auto now = now_us();
+  for (const auto& sess : s.index().uploads()) {
+    auto exp = parse_rfc3339(sess.expires_at);
+    if (!exp || *exp > now) continue;
+    if (!s.uploads().try_lock(sess.id)) continue;
+    UploadLock lock{s.uploads(), sess.id};
+    std::error_code ec;
+    std::filesystem::remove(s.layout().upload_path(sess.id), ec);
+    s.index().delete_upload(sess.id);
+    s.uploads().forget(sess.id);
+    log_line("info", "upload_expired", {{"id", sess.id}, {"offset", std::to_string(sess.offset)}});
+  }
+}
+
+void add_tus_routes(Service& s) {
+  const std::uint64_t max = s.options().max_upload_bytes;
+  const std::vector<Role> uploaders{Role::officer, Role::admin};
+  s.add_route({http::verb::options, "/uploads", false, {}, 0, options});
+  s.add_route({http::verb::post, "/uploads", true, uploaders, max, create});
+  s.add_route({http::verb::head, "/uploads/{}", true, uploaders, 0, head});
+  s.add_route({http::verb::patch, "/uploads/{}", true, uploaders, max, patch});
+  s.add_route({http::verb::delete_, "/uploads/{}", true, uploaders, 0, terminate});
+  s.add_route({http::verb::get, "/uploads/{}", true, uploaders, 0, receipt});
+}
+
+}  // namespace evidence::ingest

@@ -1,0 +1,88 @@
+// evidenced serve --data DIR --listen HOST:PORT [...]
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "ingest/options.h"
+#include "ingest/server.h"
+#include "tools/evidenced/commands.h"
+
+namespace evidence::cli {
+namespace {
+
+struct ServeArgs {
+  std::string data, listen = "127.0.0.1:8443", tls_cert, tls_key, tsa_url, tsa_ca;
+  unsigned threads = 0, workers = 4, max_connections = 1024;
+  std::uint64_t max_upload = 64ull << 30;
+  long upload_expiry_s = 24 * 3600, header_timeout_s = 30, body_timeout_s = 60, shutdown_s = 20;
+};
+
+bool split_listen(const std::string& s, std::string& host, std::uint16_t& port) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  try {
+    const unsigned long p = std::stoul(s.substr(colon + 1));
+    if (p > 65535) return false;
+    port = static_cast<std::uint16_t>(p);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return !host.empty();
+}
+
+}  // namespace
+
+std::function<int()> add_serve(CLI::App& app) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand("serve", "serve the HTTP(S) API");
+  cmd->set_config("--config", "", "read options from a TOML/INI file");
+  cmd->add_option("--data", a->data, "data folder made by init")->required();
+  cmd->add_option("--listen", a->listen, "HOST:PORT (port 0 picks a free one)")->capture_default_str();
+  cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate chain (enables HTTPS, TLS 1.2+)");
+  cmd->add_option("--tls-key", a->tls_key, "PEM private key");
+  cmd->add_option("--threads", a->threads, "I/O threads (0: one per core)");
+  cmd->add_option("--workers", a->workers, "threads for blocking work (fsync, commits, signing)")->capture_default_str();
+  cmd->add_option("--max-upload-bytes", a->max_upload, "largest accepted upload")->capture_default_str();
+  cmd->add_option("--max-connections", a->max_connections, "connection cap")->capture_default_str();
+  cmd->add_option("--tsa-url", a->tsa_url, "outside RFC 3161 TSA (http://...) instead of the embedded one");
+  cmd->add_option("--tsa-ca", a->tsa_ca, "CA certificate (PEM) of the outside TSA, served in /keys and receipts");
+  cmd->add_option("--upload-expiry", a->upload_expiry_s, "seconds a partial tus upload is kept")->capture_default_str();
+  cmd->add_option("--header-timeout", a->header_timeout_s, "seconds to receive a request header (and keep-alive idle)")
+      ->capture_default_str();
+  cmd->add_option("--body-timeout", a->body_timeout_s, "seconds without body progress before a sender is cut off")
+      ->capture_default_str();
+  cmd->add_option("--shutdown-deadline", a->shutdown_s, "seconds requests in flight get at shutdown")
+      ->capture_default_str();
+  return [a]() {
+    ingest::ServeOptions o;
+    o.data_dir = a->data;
+    if (!split_listen(a->listen, o.host, o.port)) {
+      std::cerr << "evidenced serve: --listen must be HOST:PORT\n";
+      return 2;
+    }
+    o.tls_cert = a->tls_cert;
+    o.tls_key = a->tls_key;
+    o.io_threads = a->threads;
+    o.worker_threads = a->workers;
+    o.max_upload_bytes = a->max_upload;
+    o.max_connections = a->max_connections;
+    o.tsa_url = a->tsa_url;
+    o.tsa_ca_file = a->tsa_ca;
+    o.upload_expiry = std::chrono::seconds(a->upload_expiry_s);
+    o.header_timeout = std::chrono::seconds(a->header_timeout_s);
+    o.body_timeout = std::chrono::seconds(a->body_timeout_s);
+    o.shutdown_deadline = std::chrono::seconds(a->shutdown_s);
+    if (o.upload_expiry.count() < 3600) o.sweep_interval = std::chrono::seconds(1);
+    try {
+      return ingest::serve(o);
+    } catch (const std::exception& e) {
+      std::cerr << "evidenced serve: " << e.what() << "\n";
+      return 1;
+    }
+  };
+}
+
+}  // namespace evidence::cli

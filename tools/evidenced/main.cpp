@@ -1,0 +1,25 @@
+// evidenced: the evidence ingestion daemon (init, serve, verify).
+#include <iostream>
+#include <vector>
+
+#include "tools/evidenced/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"evidenced: evidence ingestion daemon"};
+  app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, std::function<int()>>> commands;
+  const auto before = app.get_subcommands({}).size();
+  (void)before;
+  auto init = evidence::cli::add_init(app);
+  auto serve = evidence::cli::add_serve(app);
+  auto verify = evidence::cli::add_verify(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (app.got_subcommand("init")) return init();
+  if (app.got_subcommand("serve")) return serve();
+  if (app.got_subcommand("verify")) return verify();
+  return 2;
+}
