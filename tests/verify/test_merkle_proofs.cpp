@@ -342,6 +342,8 @@ TEST_CASE("for any claimed sizes, the verifier agrees with the independent model
   auto leaves = make_leaves(40);
   auto src = source_over(leaves);
   std::size_t accepted_elsewhere = 0;
+  std::size_t disagreements = 0;  // counted, not REQUIREd: a million Catch assertions are slow
+  std::string first;
   for (std::uint64_t n = 1; n <= 32; ++n) {
     const Hash root = mth(leaves, 0, n);
     for (std::uint64_t m = 0; m < n; ++m) {
@@ -350,8 +352,9 @@ TEST_CASE("for any claimed sizes, the verifier agrees with the independent model
         for (std::uint64_t claimed_m = 0; claimed_m < claimed_n; ++claimed_m) {
           bool ours = merkle::verify_inclusion(leaves[m], claimed_m, claimed_n, proof, root);
           bool model = ref_verify_inclusion(leaves[m], claimed_m, claimed_n, proof, root);
-          INFO("proof for " << m << " in " << n << " offered as " << claimed_m << " in " << claimed_n);
-          REQUIRE(ours == model);
+          if (ours != model && disagreements++ == 0)
+            first = "inclusion proof for " + std::to_string(m) + " in " + std::to_string(n) + " offered as " +
+                    std::to_string(claimed_m) + " in " + std::to_string(claimed_n);
           if (ours && claimed_n != n) ++accepted_elsewhere;
         }
     }
@@ -362,11 +365,14 @@ TEST_CASE("for any claimed sizes, the verifier agrees with the independent model
         for (std::uint64_t claimed_m = 1; claimed_m <= claimed_n; ++claimed_m) {
           bool ours = merkle::verify_consistency(claimed_m, claimed_n, old_root, root, proof);
           bool model = ref_verify_consistency(claimed_m, claimed_n, old_root, root, proof);
-          INFO("proof " << m << " -> " << n << " offered as " << claimed_m << " -> " << claimed_n);
-          REQUIRE(ours == model);
+          if (ours != model && disagreements++ == 0)
+            first = "consistency proof " + std::to_string(m) + " -> " + std::to_string(n) + " offered as " +
+                    std::to_string(claimed_m) + " -> " + std::to_string(claimed_n);
         }
     }
   }
+  INFO("first disagreement: " << first);
+  CHECK(disagreements == 0);
   // Some do fit other sizes (leaf 0 of 3 and of 4 have the same path shape): that is
   // why a size is only ever trusted together with its root from a signed checkpoint.
   CHECK(accepted_elsewhere > 0);

@@ -257,7 +257,7 @@ Bytes der(T* obj, int (*i2d)(const T*, unsigned char**)) {
 
 }  // namespace
 
-TEST_CASE("a flipped byte anywhere in a token fails or changes no claim; signed parts always fail", "[tsa]") {
+TEST_CASE("a flipped byte anywhere in a token fails or changes no claim, and signed parts always fail", "[tsa]") {
   Instance inst;
   tsa::EmbeddedTsa tsa(inst.layout);
   auto digest = digest_of("flip me");
