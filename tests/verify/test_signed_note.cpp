@@ -265,3 +265,24 @@ TEST_CASE("an unusable log name is refused before any key is written", "[keys]")
   CHECK_THROWS_AS(create_instance_keys(layout, ""), Error);
   CHECK_FALSE(std::filesystem::exists(layout.log_private_key()));
 }
+
+TEST_CASE("a log key file that is not Ed25519, or a name that does not match, is refused", "[keys]") {
+  TempDir dir;
+  Layout layout(dir / "data");
+  create_instance_keys(layout, "evidence.local/a");
+  // The TSA's EC key is a valid PEM private key, but not an Ed25519 one.
+  try {
+    note::Ed25519Key::load(layout.tsa_key());
+    FAIL("an EC key loaded as Ed25519");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::crypto);
+  }
+  std::filesystem::remove(layout.log_name_file());
+  std::ofstream(layout.log_name_file()) << "evidence.local/b\n";
+  try {
+    load_log_verifier(layout);
+    FAIL("a verifier key under another name was accepted");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::corrupt);
+  }
+}

@@ -402,3 +402,13 @@ TEST_CASE("requests for an outside TSA round-trip through `openssl ts -reply`", 
   CHECK(error_code_of([&] { tsa::check_response(resp, digest_of("other"), nonce); }) == Errc::crypto);
   CHECK(error_code_of([&] { tsa::check_response(Bytes{1, 2, 3}, digest, nonce); }) == Errc::crypto);
 }
+
+TEST_CASE("an embedded TSA whose key does not match its certificate refuses to start", "[tsa]") {
+  Instance a, b;
+  std::filesystem::remove(a.layout.tsa_key());
+  std::filesystem::copy_file(b.layout.tsa_key(), a.layout.tsa_key());
+  CHECK(error_code_of([&] { tsa::EmbeddedTsa broken(a.layout); }) == Errc::crypto);
+  // And a TSA whose files are missing says which.
+  std::filesystem::remove(b.layout.tsa_cert());
+  CHECK(error_code_of([&] { tsa::EmbeddedTsa missing(b.layout); }) == Errc::not_found);
+}
