@@ -1,0 +1,150 @@
+// Evidence blobs in an S3 bucket with Object Lock (write-once retention); Ceph's RADOS
+// Gateway is the engine we test against. The interface is store/blob_store.h; this
+// backend lives in ingest/ because store/ has no network (DESIGN.md).
+//
+// Objects are keyed "sha256/<hex>" and each is written with an Object Lock retention
+// (mode and retain-until = commit time + retention_days). A key can hold several
+// versions (anyone with the keys can PUT a new one; nobody can delete a locked one
+// before its date), so the version id returned at commit is what the record must keep,
+// and reads always name it.
+//
+// Writing: S3 has no rename, and the key is the SHA-256 of the whole content, known
+// only at the end. So a writer spools the bytes to a temp file in `spool_dir` (the
+// data directory's incoming/) while hashing them (SHA-256 for the key, MD5 per part
+// for the ETag); commit() then
+//   1. HEADs the key and, if present, looks for an existing version with the same
+//      size and the same ETag (which the store computed from the bytes it received):
+//      found = deduplicated, no upload;
+//   2. otherwise uploads: one PUT below part_size, else a multipart upload in parts of
+//      part_size, up to upload_concurrency parts at once; every request carries
+//      Content-MD5 and a signed x-amz-content-sha256 of its payload, which the store
+//      checks; the object carries x-amz-object-lock-mode/-retain-until-date;
+//   3. HEADs the new version: size and ETag must match, or Error(corrupt); when the
+//      store did not apply the lock (Ceph RGW 16.2 ignores it on multipart uploads),
+//      sets the retention on that version (PUT ?retention) and checks again.
+// Only then does commit() return, so the index commits after the object is complete.
+// Memory: one 1 MiB write buffer per writer, plus upload_concurrency * part_size
+// during an upload (64 MiB with the defaults). Disk: the spool file, removed after.
+//
+// Reading: ranged GETs of the named version through a read-ahead window (read_window
+// bytes), so seeking in a video costs one request and memory stays bounded.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ingest/s3_client.h"
+#include "store/blob_store.h"
+
+namespace evidence::ingest {
+
+struct S3Options {
+  std::string endpoint;            // "http://127.0.0.1:7480" or "https://..."
+  std::string bucket;              // from "s3://BUCKET" (see parse_s3_url)
+  std::string region = "us-east-1";
+  std::string access_key;
+  std::string secret_key;
+  std::string lock_mode = "COMPLIANCE";  // or "GOVERNANCE" (either case accepted)
+  unsigned retention_days = 3650;        // retain-until = commit time + this
+  bool allow_unlocked = false;           // accept a bucket without Object Lock (then no lock headers)
+  bool create_bucket = true;             // create a missing bucket, with Object Lock enabled
+  std::size_t part_size = 16u << 20;     // >= 5 MiB (S3's minimum part)
+  unsigned upload_concurrency = 4;       // parts in flight per commit
+  std::size_t read_window = 4u << 20;    // read-ahead of a reader
+  std::filesystem::path spool_dir;       // writers' temp files (DIR/incoming); required for begin_write
+  std::string ca_file;                   // HTTPS: extra CA bundle
+  std::chrono::milliseconds timeout{std::chrono::seconds(120)};
+  int max_attempts = 5;
+};
+
+// "s3://BUCKET" (a trailing "/" allowed) -> "BUCKET". Error(invalid_argument) for any
+// other scheme, a path or query, or a name that is not a valid S3 bucket name
+// (3-63 characters of a-z 0-9 . -, starting and ending with a letter or digit).
+std::string parse_s3_url(const std::string& url);
+
+// Fills access_key/secret_key. With `file`: lines "name = value" or "NAME=VALUE"
+// (an AWS credentials file's [default] section, or a shell env file), names
+// aws_access_key_id / aws_secret_access_key in any case; the file must not be
+// readable by group or others (Error(permission_denied)). Without: the environment
+// variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Error(invalid_argument)
+// when either is missing.
+void load_s3_credentials(S3Options& options, const std::optional<std::filesystem::path>& file = std::nullopt);
+
+// Opens the bucket: creates it with Object Lock when missing (create_bucket), refuses
+// one without Object Lock unless allow_unlocked (Error(permission_denied) naming the
+// bucket and the flag), Error(unavailable) when the endpoint does not answer.
+std::unique_ptr<BlobStore> open_s3_blob_store(const S3Options& options);
+
+// ---- helpers, public for tests --------------------------------------------------------
+
+// "2015-08-31T12:36:00.000Z" for t + days.
+std::string retain_until(std::chrono::system_clock::time_point t, unsigned days);
+// The ETag an S3 store gives an object from the MD5s of its parts: "\"<md5>\"" for a
+// single PUT, "\"<md5 of the concatenated part MD5s>-<N>\"" for a multipart upload.
+std::string expected_etag(const std::vector<std::array<std::uint8_t, 16>>& part_md5s, bool multipart);
+// "sha256/<hex>"
+std::string s3_key(const ContentId& id);
+
+class S3BlobStore final : public BlobStore {
+ public:
+  // Checks (and creates) the bucket as open_s3_blob_store says.
+  explicit S3BlobStore(S3Options options);
+  ~S3BlobStore() override;
+
+  std::unique_ptr<BlobWriter> begin_write() override;
+  // Uploads the file as commit() does, after checking that it hashes to `id`
+  // (Error(digest_mismatch) otherwise, and the file stays). The file is removed after.
+  BlobInfo adopt_file(const std::filesystem::path& file, const ContentId& id) override;
+  bool exists(const ContentId& id) override;
+  // `version` empty: the newest version (pinned at open). Error(not_found) when absent.
+  std::unique_ptr<BlobReader> open(const ContentId& id, const std::string& version = {}) override;
+  // Newest versions under sha256/, well-formed names only (ListObjectsV2).
+  void for_each(const std::function<void(const ContentId&, std::uint64_t)>& fn) override;
+  // Keys that are not "sha256/<64 lowercase hex>", and unfinished multipart uploads
+  // ("upload:" + key), which hold bytes but are never evidence.
+  std::vector<std::string> stray_names() override;
+  std::string describe() const override;
+  std::vector<BlobVersion> versions(const ContentId& id) override;
+  void set_legal_hold(const ContentId& id, const std::string& version, bool on) override;
+
+  // Whether the bucket enforces Object Lock (false only with allow_unlocked).
+  bool locked() const { return locked_; }
+  // The store's retention of one version: mode ("COMPLIANCE"...) and retain-until
+  // date as the store reports them, empty when none; and whether a legal hold is on.
+  struct Retention {
+    std::string mode;
+    std::string retain_until;
+    bool legal_hold = false;
+  };
+  Retention retention(const ContentId& id, const std::string& version);
+
+  s3::Client& client() { return *client_; }
+  const S3Options& options() const { return options_; }
+
+  // Used by writers: uploads `file` (size bytes, hashing to id, part MD5s given) unless
+  // a matching version exists. Does not remove the file.
+  BlobInfo store_file(const std::filesystem::path& file, std::uint64_t size, const ContentId& id,
+                      const std::vector<std::array<std::uint8_t, 16>>& part_md5s);
+
+ private:
+  void check_bucket();
+  std::optional<BlobInfo> find_existing(const ContentId& id, std::uint64_t size, const std::string& etag);
+  std::string put_single(const std::filesystem::path& file, std::uint64_t size, const ContentId& id,
+                         const std::array<std::uint8_t, 16>& md5);
+  std::string put_multipart(const std::filesystem::path& file, std::uint64_t size, const ContentId& id);
+  void lock_version(const ContentId& id, const std::string& version);
+  std::string object_path(const ContentId& id) const;
+  s3::Params lock_headers() const;
+
+  S3Options options_;
+  std::unique_ptr<s3::Client> client_;
+  bool locked_ = false;
+};
+
+}  // namespace evidence::ingest
