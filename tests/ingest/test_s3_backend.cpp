@@ -7,6 +7,8 @@
 #include <catch2/catch.hpp>
 #include <openssl/evp.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -322,4 +324,33 @@ TEST_CASE("s3 backend: an unreachable endpoint is reported as unavailable", "[s3
   } catch (const Error& e) {
     CHECK(e.code() == Errc::unavailable);
   }
+}
+
+// Not a test: bench/s3_upload.sh runs this hidden case to time an upload through the
+// backend (spool while hashing, then multipart upload with Object Lock), as the
+// daemon's one-shot upload path does. Reads EVIDENCE_S3_BENCH_FILE in 1 MiB writes.
+TEST_CASE("s3 bench: upload one file through the S3 backend", "[.s3bench]") {
+  const char* file = std::getenv("EVIDENCE_S3_BENCH_FILE");
+  if (!have_endpoint() || !file) return;
+  test::TempDir dir;
+  auto opts = options_for(std::getenv("EVIDENCE_S3_BUCKET") ? std::getenv("EVIDENCE_S3_BUCKET") : fresh_bucket_name(),
+                          dir.path());
+  opts.part_size = 16u << 20;
+  S3BlobStore store(opts);
+  auto t0 = std::chrono::steady_clock::now();
+  std::ifstream in(file, std::ios::binary);
+  REQUIRE(in);
+  auto w = store.begin_write();
+  std::vector<char> buf(1u << 20);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
+    w->write(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(buf.data()),
+                                           static_cast<std::size_t>(in.gcount())));
+  auto t1 = std::chrono::steady_clock::now();
+  auto info = w->commit();
+  auto t2 = std::chrono::steady_clock::now();
+  auto secs = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  std::printf("s3bench: %llu bytes sha256 %s version %s spool %.3f s upload %.3f s total %.3f s\n",
+              static_cast<unsigned long long>(info.size), info.id.hex().c_str(), info.version.c_str(), secs(t1 - t0),
+              secs(t2 - t1), secs(t2 - t0));
+  CHECK_FALSE(info.existed);
 }
