@@ -188,6 +188,7 @@ class Dock {
   void poll() {
     read_events();
     std::set<std::string> present;
+    std::vector<std::string> ready;
     for (const auto& entry : fs::directory_iterator(dir_)) {
       const std::string name = entry.path().filename().string();
       std::error_code ec;
@@ -211,6 +212,10 @@ class Dock {
       log_step("dock: " + name + " is complete (" + std::to_string(id.size) + " bytes, " +
                (renamed ? "renamed into place" : "size stable") + ")");
       seen_.erase(name);
+      ready.push_back(name);
+    }
+    // Processed after the listing: processing moves files out of the folder.
+    for (const auto& name : ready) {
       if (stop_requested()) return;
       process(name);
     }
