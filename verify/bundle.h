@@ -88,6 +88,10 @@ struct BundleReport {
 // inclusion proof verifies to the checkpoint root (log_inconsistent); each item has
 // its ingest entry; the checkpoint's signature verifies with the bundle's log key or
 // `pinned_log_key` (a C2SP verifier key string) when given (signature_invalid).
+// Bundle-only kinds: bundle_malformed (a problem: a path twice in the tar, whose
+// extraction would keep only the last copy; a manifest item that is not well formed);
+// hints bundle_unexpected (a file the manifest does not list) and key_differs (the
+// bundle's log key is not the pinned one).
 // A bundle that cannot be read as a tar or lacks manifest.json throws
 // Error(corrupt); a tar_file that does not exist throws Error(not_found).
 // Pinned keys matter: keys inside the bundle only prove the bundle is consistent with
