@@ -148,7 +148,9 @@ Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMe
             {"by", who.name}, {"log_index", std::to_string(done.log_index)}});
   EvidenceRecord rec = done.record;
   rec.log_index = done.log_index;
-  co_return co_await blocking(s.workers(), [&s, rec] { return build_receipt(s, rec); });
+  // Lambdas given to blocking() capture by reference only: GCC 12 mishandles the
+  // destruction of non-trivial temporaries inside co_await expressions.
+  co_return co_await blocking(s.workers(), [&s, &rec] { return build_receipt(s, rec); });
 }
 
 }  // namespace evidence::ingest

@@ -110,25 +110,28 @@ struct Workers {
   explicit Workers(unsigned n) : pool(n) {}
 };
 
+namespace detail {
+// The function travels as a coroutine parameter (copied into the frame); lambda
+// coroutines with captures would leave it in a temporary that dies too early.
+template <class F>
+Task<std::invoke_result_t<F>> call_in_frame(F fn) {
+  if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
+    fn();
+    co_return;
+  } else {
+    co_return fn();
+  }
+}
+}  // namespace detail
+
 template <class F>
 auto blocking(Workers& w, F fn) -> Task<std::invoke_result_t<F>> {
-  using R = std::invoke_result_t<F>;
   ++w.in_flight;
   struct Done {
     Workers& w;
     ~Done() { --w.in_flight; }
   } done{w};
-  if constexpr (std::is_void_v<R>) {
-    co_await asio::co_spawn(
-        w.pool, [fn = std::move(fn)]() mutable -> Task<void> {
-          fn();
-          co_return;
-        },
-        asio::use_awaitable);
-  } else {
-    co_return co_await asio::co_spawn(
-        w.pool, [fn = std::move(fn)]() mutable -> Task<R> { co_return fn(); }, asio::use_awaitable);
-  }
+  co_return co_await asio::co_spawn(w.pool, detail::call_in_frame(std::move(fn)), asio::use_awaitable);
 }
 
 }  // namespace evidence::ingest

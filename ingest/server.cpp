@@ -25,6 +25,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <thread>
 
 #include "ingest/logging.h"
@@ -409,7 +410,9 @@ Task<void> run_session(Server& srv, Stream stream) {
     for (;;) {
       http::request_parser<http::buffer_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
-      parser.body_limit(opts.max_json_bytes);
+      // Beast checks Content-Length against the limit while parsing the header; the
+      // route's own limit is applied once the route is known (dispatch).
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       lowest(stream).expires_after(opts.header_timeout);
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
       if (ec) {

@@ -1,10 +1,10 @@
 // evidenced verify --data DIR [--case C | --evidence ID] [--json]
-// Wired to verify/audit.h once that lands; until then it says so and exits 2.
-#include <iostream>
+// The audit itself is verify/audit.h's run_verify_cli (read-only index).
 #include <memory>
 #include <string>
 
 #include "tools/evidenced/commands.h"
+#include "verify/audit.h"
 
 namespace evidence::cli {
 
@@ -14,15 +14,17 @@ std::function<int()> add_verify(CLI::App& app) {
     bool json = false;
   };
   auto a = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("verify", "offline audit of an instance (read-only)");
+  auto* cmd = app.add_subcommand("verify", "offline audit of an instance (read-only; safe while serving)");
   cmd->add_option("--data", a->data, "data folder")->required();
   auto* c = cmd->add_option("--case", a->case_number, "only items linked to this case");
   auto* e = cmd->add_option("--evidence", a->evidence, "only this item");
   c->excludes(e);
-  cmd->add_flag("--json", a->json, "print the report as JSON");
-  return [a]() {
-    std::cerr << "evidenced verify: the audit is not built into this binary yet\n";
-    return 2;
+  cmd->add_flag("--json", a->json, "print the report as JSON (the shape of POST /verify)");
+  return [a, c, e]() {
+    AuditScope scope = AuditScope::all();
+    if (c->count()) scope = AuditScope::of_case(a->case_number);
+    if (e->count()) scope = AuditScope::of_evidence(a->evidence);
+    return run_verify_cli(a->data, scope, a->json, true);
   };
 }
 
