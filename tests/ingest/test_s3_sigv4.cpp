@@ -6,12 +6,15 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "ingest/s3_blob_store.h"
 #include "ingest/s3_client.h"
 #include "store/codec.h"
 #include "store/error.h"
+#include "tests/tempdir.h"
 
 using namespace evidence;
 using namespace evidence::ingest;
@@ -166,4 +169,38 @@ TEST_CASE("s3 options: the multipart ETag is the MD5 of the part MD5s", "[s3][op
   parts.push_back(parts[0]);
   // MD5(MD5("abc") || MD5("abc")), then the part count.
   CHECK(expected_etag(parts, true) == "\"043a916d6cfeecedf5e04f0312ba762d-2\"");
+}
+
+TEST_CASE("s3 options: credentials come from a private file in env or AWS ini form", "[s3][options]") {
+  test::TempDir dir;
+  auto env_file = dir / "s3.env";
+  std::ofstream(env_file) << "# keys\nS3_ENDPOINT=http://127.0.0.1:7480\nAWS_ACCESS_KEY_ID=AKID1\n"
+                             "export AWS_SECRET_ACCESS_KEY=\"secret/1+\"\n";
+  std::filesystem::permissions(env_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  S3Options a;
+  load_s3_credentials(a, env_file);
+  CHECK(a.access_key == "AKID1");
+  CHECK(a.secret_key == "secret/1+");
+
+  auto ini = dir / "credentials";
+  std::ofstream(ini) << "[default]\naws_access_key_id = AKID2\naws_secret_access_key = s2\n";
+  std::filesystem::permissions(ini, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  S3Options b;
+  load_s3_credentials(b, ini);
+  CHECK(b.access_key == "AKID2");
+  CHECK(b.secret_key == "s2");
+
+  std::filesystem::permissions(ini, std::filesystem::perms::group_read, std::filesystem::perm_options::add);
+  S3Options c;
+  try {
+    load_s3_credentials(c, ini);
+    FAIL("a group-readable credentials file was accepted");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::permission_denied);
+  }
+  auto empty = dir / "empty";
+  std::ofstream(empty) << "[default]\n";
+  std::filesystem::permissions(empty, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  S3Options d;
+  CHECK_THROWS_AS(load_s3_credentials(d, empty), Error);
 }
