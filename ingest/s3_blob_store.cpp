@@ -495,10 +495,10 @@ std::optional<BlobInfo> S3BlobStore::find_existing(const ContentId& id, std::uin
   head.method = "HEAD";
   head.path = object_path(id);
   auto h = client_->send(head);
-  if (h.status == 404) return std::nullopt;
-  if (!h.ok()) fail(h, "HEAD " + s3_key(id));
-  // The newest version may be someone else's; take the oldest version whose bytes the
-  // store itself summed to our ETag (same size, same part layout).
+  if (!h.ok() && h.status != 404) fail(h, "HEAD " + s3_key(id));
+  // The newest version may be someone else's, or a delete marker (HEAD says 404 then,
+  // yet locked versions remain); take the oldest version whose bytes the store itself
+  // summed to our ETag (same size, same part layout).
   auto all = versions(id);
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (it->delete_marker || it->size != size) continue;
@@ -509,7 +509,7 @@ std::optional<BlobInfo> S3BlobStore::find_existing(const ContentId& id, std::uin
     auto r = client_->send(vh);
     if (r.ok() && r.header("etag") == etag) return BlobInfo{id, size, it->version, true};
   }
-  if (all.empty() && h.header("etag") == etag &&
+  if (all.empty() && h.ok() && h.header("etag") == etag &&
       to_u64(h.header("content-length"), "HEAD " + s3_key(id)) == size)
     return BlobInfo{id, size, h.header("x-amz-version-id"), true};  // unversioned bucket
   return std::nullopt;

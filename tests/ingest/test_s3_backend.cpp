@@ -225,6 +225,10 @@ TEST_CASE("s3 backend: the store refuses to delete a locked version", "[s3][back
   REQUIRE(vs.size() == 2);
   CHECK(vs[0].delete_marker);
   CHECK(vs[1].version == info.version);
+  // Storing the content again finds the hidden locked version: no second copy.
+  auto again = write_blob(store, data);
+  CHECK(again.existed);
+  CHECK(again.version == info.version);
 }
 
 TEST_CASE("s3 backend: a newer version under an evidence key never replaces the evidence", "[s3][backend]") {
