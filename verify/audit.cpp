@@ -159,6 +159,19 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
     }
     const std::string actual = Sha256::of(*bytes).hex();
     auto it = log.ingest.find(id);
+    if (it == log.ingest.end() && rec.log_index >= log.entries) {
+      // Committed by a running daemon after the log pass read the log: read its entry now.
+      if (auto e = index.log_entry(rec.log_index)) {
+        try {
+          const auto ev = CustodyEvent::decode(e->leaf);
+          if (ev.action == "ingest" && ev.evidence == id && ev.record_hash) {
+            it = log.ingest.emplace(id, std::vector<IngestEntry>{{rec.log_index, *ev.record_hash}}).first;
+          }
+        } catch (const std::exception&) {
+          // left to the problem below
+        }
+      }
+    }
     if (it == log.ingest.end()) {
       add_problem(report, item_problem(id, "log_inconsistent", "no ingest custody entry names this evidence"));
     } else {

@@ -95,8 +95,10 @@ constexpr std::uint64_t kPage = 1024;
 LogFacts check_log(const Index& index, const note::Verifier& verifier, const std::string& tsa_ca_pem,
                    AuditReport& report, const std::atomic<bool>* cancel) {
   LogFacts facts;
-  const std::uint64_t n = index.log_size();
+  // Checkpoints before the size: a daemon appending meanwhile can only make the log
+  // longer than every checkpoint we read, never shorter.
   const auto stored_cps = index.checkpoints();
+  const std::uint64_t n = index.log_size();
   report.checkpoints = stored_cps.size();
 
   // Checkpoints first: signature and body. Roots are compared once rebuilt.

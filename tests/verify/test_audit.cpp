@@ -3,6 +3,7 @@
 // from `evidenced verify` (run_verify_cli); hints alone leave ok=true and exit 0.
 #include <catch2/catch.hpp>
 #include <set>
+#include <thread>
 
 #include "store/error.h"
 #include "tests/verify/test_audit_fixture.h"
@@ -461,4 +462,28 @@ TEST_CASE("audit: a cancelled run throws instead of reporting a partial result",
   AuditOptions o;
   o.cancel = &stop;
   CHECK_THROWS_AS(s.audit(AuditScope::all(), o), Error);
+}
+
+TEST_CASE("audit: items and checkpoints committed during an audit raise no false problem", "[audit][concurrent]") {
+  Store s;
+  s.populate();
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 30; ++i) {
+      s.add("concurrent clip " + std::to_string(i) + std::string(20000, 'z'));
+      if (i % 3 == 0) s.checkpoint();
+    }
+    done = true;
+  });
+  int runs = 0;
+  std::string failures;
+  while (!done || runs == 0) {
+    const auto r = s.audit();
+    ++runs;
+    if (!r.ok) failures += describe(r);
+  }
+  writer.join();
+  INFO(failures);
+  CHECK(failures.empty());
+  CHECK(s.audit().ok);
 }

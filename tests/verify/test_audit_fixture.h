@@ -57,7 +57,12 @@ class Store {
                 const std::string& officer = "officer-1") {
     auto w = blobs->begin_write();
     w->write(as_bytes(content));
-    const BlobInfo blob = w->commit();
+    return add_blob(w->commit(), std::move(cases), officer);
+  }
+
+  // Commits an item for a blob already in the store.
+  Committed add_blob(const BlobInfo& blob, std::vector<std::string> cases = {"CASE-1"},
+                     const std::string& officer = "officer-1") {
     NewEvidence n;
     n.record.id = new_evidence_id();
     n.record.sha256 = blob.id;
