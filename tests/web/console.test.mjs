@@ -1,0 +1,402 @@
+// End-to-end test of the web console: starts a real evidenced on a fresh data
+// directory, uploads a short H.264 clip under a CJK case number, then drives Debian's
+// chromium (headless, through playwright-core) the way a reviewer and an auditor
+// would. Screenshots of every page go to tests/web/screenshots/ (not committed).
+//
+//   node tests/web/console.test.mjs [path/to/evidenced]
+//   (or EVIDENCED=path; CHROMIUM=path overrides /usr/bin/chromium)
+//
+// Exit 0 when every step passed, 1 with the failing step named otherwise.
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CASE = '汉台执罚〔2017〕第123号';
+const CASE_PREFIX = '汉台执罚';
+const OFFICER = 'o.wang';
+const DEVICE = 'BWC-0042';
+
+function fail(message) {
+  console.error(`console.test: ${message}`);
+  process.exit(1);
+}
+
+// ---- prerequisites, each with a plain message -----------------------------------
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch {
+  fail(`playwright-core is not installed. Run: (cd ${here} && npm ci)`);
+}
+const evidenced = process.argv[2] || process.env.EVIDENCED || path.join(here, '../../build/tools/evidenced');
+if (!existsSync(evidenced)) fail(`no evidenced at ${evidenced}: build it, or pass its path as the first argument`);
+const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!existsSync(browserPath)) fail(`no chromium at ${browserPath}: apt-get install -y chromium (tests/web/packages.txt)`);
+try {
+  execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+} catch {
+  fail('ffmpeg is not installed (apt-get install -y ffmpeg)');
+}
+
+const work = mkdtempSync(path.join(tmpdir(), 'evidence-console-'));
+const shots = process.env.SCREENSHOT_DIR || path.join(here, 'screenshots');
+mkdirSync(shots, { recursive: true });
+const cleanups = [];
+let daemon;
+let uiBase;
+
+async function cleanup() {
+  for (const fn of cleanups.reverse()) {
+    try {
+      await fn();
+    } catch {
+      // best effort
+    }
+  }
+  if (!process.env.KEEP_WORK) rmSync(work, { recursive: true, force: true });
+}
+
+let current = 'setup';
+// SKIP_STEPS=regex skips matching steps (for work on one part while another is missing).
+const skip = process.env.SKIP_STEPS ? new RegExp(process.env.SKIP_STEPS) : null;
+async function step(name, fn) {
+  current = name;
+  if (skip && skip.test(name)) {
+    console.log(`skip ${name}`);
+    return;
+  }
+  const t = Date.now();
+  await fn();
+  console.log(`ok  ${name} (${Date.now() - t} ms)`);
+}
+
+// ---- the daemon -----------------------------------------------------------------
+function startDaemon(dataDir) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(evidenced, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`evidenced did not print its address in 30 s:\n${err}`)), 30000);
+    p.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc: p, base: m[1], log: () => err });
+      }
+    });
+    p.stderr.on('data', (d) => (err += d));
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`evidenced exited (${code}) before listening:\n${err}`));
+    });
+  });
+}
+
+function stopDaemon(d) {
+  return new Promise((resolve) => {
+    if (d.proc.exitCode !== null) return resolve();
+    d.proc.once('exit', resolve);
+    d.proc.kill('SIGTERM');
+    setTimeout(() => d.proc.kill('SIGKILL'), 10000).unref();
+  });
+}
+
+async function api(token, method, p, body, headers = {}) {
+  const res = await fetch(daemon.base + '/api/v1' + p, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...headers },
+    body,
+  });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+// ---- the run --------------------------------------------------------------------
+let browser;
+try {
+  const dataDir = path.join(work, 'data');
+  let admin;
+  let auditorToken;
+  let reviewerToken;
+  let itemId;
+
+  await step('evidenced init and serve on 127.0.0.1:0', async () => {
+    execFileSync(evidenced, ['init', '--data', dataDir], { stdio: 'ignore' });
+    admin = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+    daemon = await startDaemon(dataDir);
+    cleanups.push(() => stopDaemon(daemon));
+    uiBase = daemon.base;
+    if (process.env.CONSOLE_PROXY) {
+      // Development only: serve web/ from disk through a proxy to the daemon's API.
+      const port = 20000 + (process.pid % 20000);
+      const proxy = spawn('node', [process.env.CONSOLE_PROXY, daemon.base, String(port)], { stdio: 'ignore' });
+      cleanups.push(() => proxy.kill());
+      uiBase = `http://127.0.0.1:${port}`;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  });
+
+  await step('users: an auditor and a reviewer', async () => {
+    const a = await api(admin, 'POST', '/users', JSON.stringify({ name: 'a.chen', role: 'auditor' }));
+    assert.equal(a.status, 201, a.text);
+    auditorToken = a.json.token;
+    const r = await api(admin, 'POST', '/users', JSON.stringify({ name: 'r.li', role: 'reviewer' }));
+    assert.equal(r.status, 201, r.text);
+    reviewerToken = r.json.token;
+  });
+
+  await step('upload a 5 s H.264 clip under a CJK case number', async () => {
+    const clip = path.join(work, 'clip.mp4');
+    execFileSync('ffmpeg', [
+      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '5',
+      '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-y', clip,
+    ]);
+    const q = new URLSearchParams({
+      case: CASE,
+      officer: OFFICER,
+      device: DEVICE,
+      recorded_at: '2026-11-27T08:15:00Z',
+      filename: 'clip.mp4',
+    });
+    const res = await api(admin, 'POST', `/evidence?${q}`, readFileSync(clip), { 'Content-Type': 'video/mp4' });
+    assert.equal(res.status, 201, res.text);
+    itemId = res.json.evidence_id;
+    assert.ok(itemId, 'the receipt names the evidence id');
+  });
+
+  await step('the daemon serves the console with a strict CSP', async () => {
+    if (process.env.CONSOLE_PROXY) return;
+    const res = await fetch(daemon.base + '/');
+    assert.equal(res.status, 200, 'GET / serves index.html (is the web asset route wired?)');
+    assert.match(res.headers.get('content-type') || '', /text\/html/);
+    assert.match(res.headers.get('content-security-policy') || '', /default-src 'self'/);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    const js = await fetch(daemon.base + '/app.js');
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('content-type') || '', /javascript/);
+  });
+
+  const userDataDir = path.join(work, 'chromium-profile');
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: browserPath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--headless',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+  });
+  browser = context;
+  cleanups.push(() => context.close());
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(20000);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  // Nothing may be fetched from anywhere but the daemon.
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(uiBase) && !u.startsWith('blob:') && !u.startsWith('data:')) {
+      problems.push(`request outside the daemon: ${u}`);
+    }
+  });
+  const shot = (name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+  await step('a wrong token is refused in plain words', async () => {
+    await page.goto(uiBase + '/');
+    await page.waitForSelector('#signin-form');
+    await page.fill('#token', 'not-a-real-token');
+    await page.click('#signin');
+    await page.waitForSelector('#signin-form .error');
+    const text = await page.textContent('#signin-form .error');
+    assert.match(text, /not accepted/);
+    await shot('01-signin-refused');
+  });
+
+  await step('sign in as the auditor; the token stays out of URLs and cookies', async () => {
+    await page.fill('#token', auditorToken);
+    await page.click('#signin');
+    await page.waitForSelector('#case-prefix');
+    assert.equal(await page.textContent('#who .role'), 'auditor');
+    assert.ok(!page.url().includes(auditorToken));
+    const cookies = await context.cookies();
+    assert.equal(cookies.length, 0, 'no cookies');
+    const stored = await page.evaluate(() => sessionStorage.getItem('evidence.token'));
+    assert.equal(stored, auditorToken);
+    const local = await page.evaluate(() => JSON.stringify(localStorage));
+    assert.ok(!local.includes(auditorToken), 'not in localStorage');
+  });
+
+  await step('find the case by its CJK prefix', async () => {
+    await page.fill('#case-prefix', CASE_PREFIX);
+    await page.press('#case-prefix', 'Enter');
+    const link = page.locator('a.case-link', { hasText: CASE });
+    await link.waitFor();
+    assert.equal(await link.textContent(), CASE);
+    await shot('02-cases');
+    await link.click();
+  });
+
+  await step('the case page lists the item with poster frame and details', async () => {
+    await page.waitForSelector(`tr.item-row[data-id="${itemId}"]`);
+    assert.equal(await page.textContent('h1.case-number'), CASE);
+    const row = page.locator(`tr.item-row[data-id="${itemId}"]`);
+    const text = await row.textContent();
+    for (const want of [OFFICER, DEVICE, '2026-11-27T08:15:00Z']) assert.ok(text.includes(want), `row shows ${want}`);
+    // The poster frame loads through a blob URL (when the daemon has thumbnails).
+    await page
+      .waitForFunction(
+        (id) => {
+          const img = document.querySelector(`tr.item-row[data-id="${id}"] img.thumb`);
+          return img && img.complete && img.naturalWidth > 0;
+        },
+        itemId,
+        { timeout: 5000 },
+      )
+      .catch(() => problems.push('note: no poster frame on the case page'));
+    await shot('03-case');
+    await row.locator('a.item-link').click();
+  });
+
+  await step('the item plays to at least 2 s in the browser player', async () => {
+    await page.waitForSelector('#player');
+    await page.waitForSelector('#record');
+    const mode = await page.evaluate(() => document.body.dataset.playback);
+    if (mode !== 'worker') await page.click('#load-video');
+    await page.evaluate(() => {
+      const v = document.getElementById('player');
+      v.muted = true;
+      return v.play();
+    });
+    await page.waitForFunction(() => document.getElementById('player').currentTime >= 2, null, { timeout: 30000 });
+    // Seek back: the player fetches again with a Range request.
+    await page.evaluate(() => {
+      const v = document.getElementById('player');
+      v.currentTime = 0.5;
+    });
+    await page.waitForFunction(() => !document.getElementById('player').seeking, null, { timeout: 10000 });
+    await page.evaluate(() => document.getElementById('player').pause());
+    console.log(`    playback through the ${mode === 'worker' ? 'service worker (Range requests)' : 'whole-file blob'}`);
+  });
+
+  await step('the custody timeline shows the playback', async () => {
+    await page.click('#custody button.link');
+    await page.waitForSelector('#custody li.event[data-action="download"], #custody li.event[data-action="view"]');
+    const actions = await page.$$eval('#custody li.event', (els) => els.map((e) => e.dataset.action));
+    assert.ok(actions.includes('ingest'), `timeline has ingest: ${actions}`);
+    const text = await page.textContent('#custody');
+    assert.ok(text.includes('a.chen'), 'the playback is attributed to the auditor');
+  });
+
+  await step('the time stamp is shown with time, TSA and serial', async () => {
+    await page.waitForSelector('#timestamp dl');
+    const text = await page.textContent('#timestamp');
+    assert.match(text, /Serial/);
+    assert.match(text, /= the content’s SHA-256/);
+    await shot('04-item');
+  });
+
+  await step('verify the item: ok', async () => {
+    await page.click('#verify-item');
+    await page.waitForSelector('#verify-result .report');
+    assert.equal(await page.getAttribute('#verify-result .report', 'data-ok'), 'true', await page.textContent('#verify-result'));
+    await page.click('#custody button.link');
+    await page.waitForSelector('#custody li.event[data-action="verify"]').catch(() => {});
+    await shot('05-item-verified');
+  });
+
+  await step('search by officer, with pagination', async () => {
+    await page.goto(`${uiBase}/#/search?officer=${encodeURIComponent(OFFICER)}&limit=10`);
+    await page.waitForSelector(`#search-results tr.item-row[data-id="${itemId}"]`);
+    await shot('06-search');
+  });
+
+  await step('auditor: the log page shows the signed checkpoint', async () => {
+    await page.click('#nav a[href="#/log"]');
+    await page.waitForSelector('#checkpoint-text');
+    const note = await page.textContent('#checkpoint-text');
+    assert.match(note, /\n— /, 'the checkpoint carries a signature line');
+  });
+
+  await step('auditor: store-wide verify shows ok', async () => {
+    await page.click('#verify-all');
+    await page.waitForSelector('#verify-all-result .report', { timeout: 60000 });
+    assert.equal(await page.getAttribute('#verify-all-result .report', 'data-ok'), 'true', await page.textContent('#verify-all-result'));
+  });
+
+  await step('auditor: export the case bundle', async () => {
+    await shot('07-log');
+    await page.fill('#export-case', CASE);
+    await page.press('#export-case', 'Enter');
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30000 }), page.click('#export')]);
+    const saved = path.join(work, 'bundle.tar');
+    await download.saveAs(saved);
+    assert.ok(statSync(saved).size > 1024, 'the bundle is not empty');
+    assert.match(download.suggestedFilename(), /\.tar$/);
+  });
+
+  await step('reviewer: sees link/unlink, not the log page, and links a case', async () => {
+    await page.click('#who button');
+    await page.waitForSelector('#signin-form');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('evidence.token')), null, 'sign-out forgets the token');
+    await page.fill('#token', reviewerToken);
+    await page.click('#signin');
+    await page.waitForSelector('#case-prefix');
+    assert.equal(await page.textContent('#who .role'), 'reviewer');
+    assert.equal(await page.locator('#nav a[href="#/log"]').count(), 0);
+    await page.goto(`${uiBase}/#/item/${itemId}`);
+    await page.waitForSelector('#link-case');
+    await page.fill('#link-case', 'B/2026 0001');
+    await page.press('#link-case', 'Enter');
+    await page.waitForSelector('#cases a[href="#/case/B%2F2026%200001"]');
+    await page.click('#custody button.link');
+    await page.waitForSelector('#custody li.event[data-action="link"]');
+    await shot('08-item-reviewer');
+  });
+
+  await step('errors are plain: server unreachable', async () => {
+    await stopDaemon(daemon);
+    await page.click('#custody button.link');
+    await page.waitForSelector('#custody .error');
+    assert.match(await page.textContent('#custody .error'), /cannot be reached/);
+    await shot('09-unreachable');
+  });
+
+  const real = problems.filter(
+    (p) => !p.startsWith('note:') && !/Failed to load resource|ERR_CONNECTION_REFUSED|status of 40[134]/.test(p),
+  );
+  for (const p of problems) console.log(`    ${p}`);
+  current = 'no page errors, no outside requests';
+  assert.deepEqual(real, [], 'page errors or outside requests');
+  console.log(`console.test: all steps passed; screenshots in ${shots}`);
+  await cleanup();
+  process.exit(0);
+} catch (e) {
+  console.error(`FAIL ${current}: ${e && e.stack ? e.stack : e}`);
+  if (daemon) console.error(`--- evidenced log (tail) ---\n${daemon.log().split('\n').slice(-30).join('\n')}`);
+  await cleanup();
+  process.exit(1);
+}
