@@ -75,12 +75,17 @@ export async function apiFetch(path, opts = {}) {
   if (!res.ok) {
     let code = '';
     let message = res.statusText || `HTTP ${res.status}`;
+    let fromDaemon = false;
     try {
       const j = await res.json();
       code = j.error || '';
       message = j.message || message;
+      fromDaemon = true;
     } catch {
       // Not JSON (a proxy's error page, say): keep the status text.
+    }
+    if (!fromDaemon && [502, 503, 504].includes(res.status)) {
+      throw new ApiError('unreachable', res.status, '', `a proxy answered ${res.status} ${res.statusText}`.trim());
     }
     const kind =
       res.status === 401 ? 'unauthorized' : res.status === 403 ? 'forbidden' : res.status === 404 ? 'not_found' : 'http';

@@ -81,9 +81,8 @@ function renderChrome() {
   );
   clear(
     who,
-    h('span', {}, ctx.who.name || 'signed in'),
-    ' ',
-    h('span', { class: 'role', title: ctx.who.inferred ? 'inferred from what the server allows' : '' }, ctx.who.role),
+    ctx.who.name ? h('span', { class: 'name' }, ctx.who.name) : null,
+    h('span', { class: 'role', title: ctx.who.inferred ? 'role inferred from what the server allows this token' : '' }, ctx.who.role),
     ' ',
     h('button', { type: 'button', class: 'link', onclick: signOut }, 'Sign out'),
   );

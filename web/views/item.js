@@ -77,6 +77,8 @@ function player(record, ctx, refreshCustody) {
     playsInline: true,
     width: 640,
   });
+  const picture = ((record.media && record.media.streams) || []).find((st) => st.type === 'video');
+  video.style.aspectRatio = picture && picture.width && picture.height ? `${picture.width} / ${picture.height}` : '16 / 9';
   // The poster is the thumbnail; the content is only requested when playback starts,
   // so opening the page does not count as viewing the footage.
   const poster = thumbnail(record.id, ctx, 'poster frame');
@@ -389,6 +391,7 @@ async function loadCustody(section, id) {
             h('span', { class: 'actor' }, e.actor || '?'),
             e.role ? h('span', { class: 'role' }, e.role) : null,
             e.case ? h('span', {}, ' · case ', h('a', { href: hrefCase(e.case) }, e.case)) : null,
+            e.detail && e.detail.range ? h('span', { class: 'small' }, ` · bytes ${e.detail.range}`) : null,
             h(
               'span',
               { class: 'muted small', title: e.proof ? 'inclusion proof provided' : '' },

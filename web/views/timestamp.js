@@ -32,15 +32,16 @@ function children(bytes, tlv) {
   return out;
 }
 
+// Arcs can exceed 2^53 (2.25.<UUID> policies), hence BigInt.
 function oid(bytes, tlv) {
   const parts = [];
-  let v = 0;
+  let v = 0n;
   for (let i = tlv.start; i < tlv.end; i++) {
-    v = v * 128 + (bytes[i] & 0x7f);
+    v = v * 128n + BigInt(bytes[i] & 0x7f);
     if (!(bytes[i] & 0x80)) {
-      if (parts.length === 0) parts.push(v < 80 ? Math.floor(v / 40) : 2, v < 80 ? v % 40 : v - 80);
+      if (parts.length === 0) parts.push(v < 80n ? v / 40n : 2n, v < 80n ? v % 40n : v - 80n);
       else parts.push(v);
-      v = 0;
+      v = 0n;
     }
   }
   return parts.join('.');

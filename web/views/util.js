@@ -32,7 +32,7 @@ export function clear(el, ...children) {
 export function errorBox(err, what) {
   const text = err && err.plain ? err.plain : (err && err.message) || String(err);
   const box = h('div', { class: 'error', role: 'alert' }, what ? h('strong', {}, what + ': ') : '', text);
-  if (err && err.kind === 'unauthorized') {
+  if (err && err.kind === 'unauthorized' && !location.hash.startsWith('#/signin')) {
     box.append(' ', h('a', { href: '#/signin' }, 'Sign in'));
   }
   return box;
