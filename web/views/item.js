@@ -90,8 +90,17 @@ function player(record, ctx, refreshCustody) {
     clearTimeout(custodyTimer);
     custodyTimer = setTimeout(refreshCustody, 1500);
   });
-  video.addEventListener('error', () => {
+  video.addEventListener('error', async () => {
     const e = video.error;
+    // The player hides the HTTP status; an expired token or a dead server is
+    // more likely than a codec problem, so ask the server first (GET /keys records
+    // no custody event).
+    try {
+      await apiFetch('/keys');
+    } catch (err) {
+      clear(note, errorBox(err, 'Playback stopped'));
+      return;
+    }
     clear(
       note,
       h(
