@@ -132,6 +132,7 @@ try {
   let auditorToken;
   let reviewerToken;
   let itemId;
+  let secondId;
 
   await step('evidenced init and serve on 127.0.0.1:0', async () => {
     execFileSync(evidenced, ['init', '--data', dataDir], { stdio: 'ignore' });
@@ -175,6 +176,12 @@ try {
     assert.equal(res.status, 201, res.text);
     itemId = res.json.evidence_id;
     assert.ok(itemId, 'the receipt names the evidence id');
+    // The same bytes again from another device, with no case: a second item for paging.
+    q.delete('case');
+    q.set('device', 'BWC-0043');
+    const second = await api(admin, 'POST', `/evidence?${q}`, readFileSync(clip), { 'Content-Type': 'video/mp4' });
+    assert.equal(second.status, 201, second.text);
+    secondId = second.json.evidence_id;
   });
 
   await step('the daemon serves the console with a strict CSP', async () => {
@@ -328,10 +335,27 @@ try {
     await shot('05-item-verified');
   });
 
-  await step('search by officer, with pagination', async () => {
+  await step('search by officer, a page at a time', async () => {
     await page.goto(`${uiBase}/#/search?officer=${encodeURIComponent(OFFICER)}&limit=10`);
     await page.waitForSelector(`#search-results tr.item-row[data-id="${itemId}"]`);
+    await page.waitForSelector(`#search-results tr.item-row[data-id="${secondId}"]`);
     await shot('06-search');
+    await page.goto(`${uiBase}/#/search?officer=${encodeURIComponent(OFFICER)}&limit=1`);
+    await page.waitForSelector('#search-results tr.item-row');
+    const first = await page.getAttribute('#search-results tr.item-row', 'data-id');
+    assert.equal(await page.locator('#search-results tr.item-row').count(), 1);
+    await page.click('#next-page');
+    await page.waitForFunction(
+      (id) => {
+        const row = document.querySelector('#search-results tr.item-row');
+        return row && row.dataset.id !== id;
+      },
+      first,
+    );
+    const other = await page.getAttribute('#search-results tr.item-row', 'data-id');
+    assert.deepEqual([first, other].sort(), [itemId, secondId].sort());
+    await page.click('#prev-page');
+    await page.waitForFunction((id) => document.querySelector('#search-results tr.item-row')?.dataset.id === id, first);
   });
 
   await step('auditor: the log page shows the signed checkpoint', async () => {
