@@ -165,16 +165,17 @@ async function startWorker() {
     }
   });
   navigator.serviceWorker.startMessages();
-  try {
+  const settle = async () => {
     await navigator.serviceWorker.register('/sw.js', { scope: '/' });
     await navigator.serviceWorker.ready;
     if (!navigator.serviceWorker.controller) {
       // First visit: the worker claims this page once active.
-      await new Promise((resolve) => {
-        navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true });
-        setTimeout(resolve, 3000);
-      });
+      await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
     }
+  };
+  try {
+    // A browser that blocks workers may never settle: give up after a few seconds.
+    await Promise.race([settle(), new Promise((resolve) => setTimeout(resolve, 4000))]);
   } catch (e) {
     console.warn('service worker unavailable', e);
   }

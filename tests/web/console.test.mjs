@@ -213,6 +213,8 @@ try {
     ],
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
+    // NO_SERVICE_WORKER=1 exercises the fallback for consoles served over plain HTTP.
+    serviceWorkers: process.env.NO_SERVICE_WORKER ? 'block' : 'allow',
   });
   browser = context;
   cleanups.push(() => context.close());
