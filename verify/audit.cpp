@@ -364,7 +364,7 @@ void draw_bar(std::uint64_t done, std::uint64_t total) {
 }  // namespace
 
 int run_verify_cli(const std::filesystem::path& data_dir, const AuditScope& scope, bool json,
-                   bool progress_on_tty) {
+                   bool progress_on_tty, const std::optional<std::filesystem::path>& extra_tsa_ca) {
   try {
     const Layout layout(data_dir);
     std::error_code ec;
@@ -375,6 +375,12 @@ int run_verify_cli(const std::filesystem::path& data_dir, const AuditScope& scop
     const Index index(layout, OpenMode::read_only);
     LocalBlobStore blobs(layout);
     AuditOptions options;
+    if (extra_tsa_ca) {
+      std::error_code ec2;
+      std::string pem = std::filesystem::exists(layout.tsa_ca_cert(), ec2) ? read_text_file(layout.tsa_ca_cert()) : "";
+      if (!pem.empty() && pem.back() != '\n') pem += '\n';
+      options.tsa_ca_pem = pem + read_text_file(*extra_tsa_ca);
+    }
     const bool bar = progress_on_tty && ::isatty(STDERR_FILENO);
     if (bar) options.progress = draw_bar;
     AuditReport report = run_audit(layout, index, blobs, scope, options);

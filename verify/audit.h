@@ -121,6 +121,8 @@ struct AuditOptions {
   const std::atomic<bool>* cancel = nullptr;
   // Keys. When absent they are loaded from the layout (load_log_verifier,
   // keys/tsa-ca.pem); a key that cannot be loaded makes run_audit throw.
+  // tsa_ca_pem may hold several PEM certificates, all trusted (an instance that moved
+  // from the embedded TSA to an outside one has tokens from both).
   std::optional<note::Verifier> log_verifier;
   std::optional<std::string> tsa_ca_pem;
   // Segment tables: when set, used instead of Index::get_derived(kSegmentsKind, id).
@@ -138,8 +140,11 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
 // local blob store, loads the log verifier and TSA CA from DIR/keys, runs the audit,
 // prints a human summary (or, with json, the report) on stdout, and a progress bar on
 // stderr when progress_on_tty and stderr is a terminal. Errors go to stderr.
+// `extra_tsa_ca`: a PEM file of further TSA CA certificates to trust besides
+// DIR/keys/tsa-ca.pem (for an instance that uses, or used, an outside TSA).
 // Returns 0 intact, 1 problems found, 2 could not run.
 int run_verify_cli(const std::filesystem::path& data_dir, const AuditScope& scope, bool json,
-                   bool progress_on_tty);
+                   bool progress_on_tty,
+                   const std::optional<std::filesystem::path>& extra_tsa_ca = std::nullopt);
 
 }  // namespace evidence

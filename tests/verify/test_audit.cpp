@@ -267,6 +267,15 @@ TEST_CASE("tamper: a token from another TSA is timestamp_invalid", "[audit][tamp
   INFO(describe(r));
   CHECK(kind_set(r.problems) == std::set<std::string>{"timestamp_invalid"});
   CHECK(has(r.problems, "timestamp_invalid", id));
+  CHECK(s.cli().code == 1);
+
+  // Trusted once that TSA's CA is given (an instance that used an outside TSA).
+  s.index.reset();
+  std::ostringstream quiet;
+  auto* old = std::cout.rdbuf(quiet.rdbuf());
+  const int code = run_verify_cli(s.layout.root(), AuditScope::all(), true, false, other.layout.tsa_ca_cert());
+  std::cout.rdbuf(old);
+  CHECK(code == 0);
 }
 
 TEST_CASE("tamper: a forged checkpoint is signature_invalid", "[audit][tamper]") {
