@@ -327,3 +327,18 @@ TEST_CASE("bundle: export refuses an unknown case, a log with no checkpoint, and
   }
   CHECK(rejected);
 }
+
+TEST_CASE("bundle: a second copy of a file appended to the tar is bundle_malformed", "[bundle][tamper]") {
+  Exported e;
+  test::TempDir x;
+  const std::string hex = e.s.items[1].record.sha256.hex();
+  // What `tar -xf` would leave on disk is the last copy: a forger appends a bad one.
+  std::filesystem::create_directories(x / "files");
+  std::ofstream(x / "files" / hex, std::ios::binary) << "bodycam C";
+  REQUIRE(sh("tar -rf " + e.tar.string() + " -C " + x.path().string() + " files/" + hex).first == 0);
+  const auto r = verify_bundle(e.tar, std::nullopt);
+  INFO(boost::json::serialize(r.to_json()));
+  CHECK_FALSE(r.ok);
+  CHECK(has(r.problems, "bundle_malformed"));
+  CHECK(has(r.problems, "content_mismatch"));
+}
