@@ -3,6 +3,8 @@
 //   EVIDENCE_BENCH_GIB=3 test_verify "[.bench]"
 // It prints its measurements and asserts nothing about time (results go to
 // bench/verify-throughput.md by hand).
+#include <sys/resource.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +18,12 @@ using namespace evidence;
 using namespace evidence::test::audit;
 
 namespace {
+
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 double seconds_of(const std::function<void()>& fn) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -62,7 +70,9 @@ TEST_CASE("bench: audit re-hash throughput against openssl dgst -sha256", "[.ben
   shell("cat" + files + " > /dev/null");  // same page-cache state for every contender
   const double ssl1 = seconds_of([&] { REQUIRE(shell("openssl dgst -sha256" + files) == 0); });
   AuditReport all;
+  const double cpu0 = cpu_seconds();
   const double ours = seconds_of([&] { all = s.audit(); });
+  const double ours_cpu = cpu_seconds() - cpu0;
   AuditOptions one;
   one.threads = 1;
   const double ours1 = seconds_of([&] { REQUIRE(s.audit(AuditScope::all(), one).ok); });
@@ -73,8 +83,8 @@ TEST_CASE("bench: audit re-hash throughput against openssl dgst -sha256", "[.ben
   std::printf(
       "bench verify: %.2f GiB in %d blobs, %u threads\n"
       "  openssl dgst -sha256 : %.2f s  %.0f MB/s (runs %.2f s, %.2f s)\n"
-      "  audit, all threads   : %.2f s  %.0f MB/s  ratio %.2f\n"
+      "  audit, all threads   : %.2f s  %.0f MB/s  ratio %.2f  (CPU %.2f s: %.2f cores busy)\n"
       "  audit, 1 thread      : %.2f s  %.0f MB/s  ratio %.2f\n",
       bytes / double(1ull << 30), kBlobs, std::thread::hardware_concurrency(), ssl, mbs(ssl), ssl1, ssl2, ours,
-      mbs(ours), ssl / ours, ours1, mbs(ours1), ssl / ours1);
+      mbs(ours), ssl / ours, ours_cpu, ours_cpu / ours, ours1, mbs(ours1), ssl / ours1);
 }
