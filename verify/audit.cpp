@@ -301,7 +301,7 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
         if (table) {
           std::string what;
           p.segment = damaged_segment(blobs, tasks[i].id, *table, what);
-          if (p.segment) p.detail += "; " + what;
+          if (!what.empty()) p.detail += "; " + what;
         }
       }
       add_problem(report, std::move(p));

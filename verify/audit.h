@@ -35,7 +35,9 @@
 //
 // Media: where the media code stored a derived value of kind kSegmentsKind for an item
 // (a JSON array of {"offset","length","start","end","sha256"}: byte ranges of the file,
-// their time range in seconds and the hex SHA-256 of those bytes), a content_mismatch
+// their time range in seconds (null or negative: no time) and the hex SHA-256 of
+// those bytes, as verify/media.h's to_json writes it; or the media worker's
+// {"segments": [...], "root"} object), a content_mismatch
 // re-hashes those ranges and names the damaged time range as `segment`: from the
 // earliest start to the latest end of the segments whose bytes no longer match.
 //

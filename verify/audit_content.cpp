@@ -181,16 +181,19 @@ std::optional<std::pair<double, double>> damaged_segment(BlobStore& blobs, const
     ContentId sha256;
   };
   std::vector<Segment> segs;
+  // A time is null (or negative) for a range that has none (not video).
+  auto seconds = [](const boost::json::value& v) { return v.is_null() ? -1.0 : boost::json::value_to<double>(v); };
   try {
+    // The bare list, or the media worker's {"segments": [...], "root": hex}.
     const auto v = boost::json::parse(segments_json);
-    for (const auto& s : v.as_array()) {
+    const auto& list = v.is_object() ? v.as_object().at("segments").as_array() : v.as_array();
+    for (const auto& s : list) {
       const auto& o = s.as_object();
       auto sha = ContentId::from_hex(o.at("sha256").as_string());
       if (!sha) return std::nullopt;
       segs.push_back({boost::json::value_to<std::uint64_t>(o.at("offset")),
-                      boost::json::value_to<std::uint64_t>(o.at("length")),
-                      boost::json::value_to<double>(o.at("start")),
-                      boost::json::value_to<double>(o.at("end")), *sha});
+                      boost::json::value_to<std::uint64_t>(o.at("length")), seconds(o.at("start")),
+                      seconds(o.at("end")), *sha});
     }
   } catch (const std::exception&) {
     return std::nullopt;  // an unusable table only costs us the time range
@@ -226,6 +229,7 @@ std::optional<std::pair<double, double>> damaged_segment(BlobStore& blobs, const
     }
     if (short_read || h.finish() != s.sha256) {
       ++damaged;
+      if (s.start < 0 || s.end < 0) continue;  // damaged, but it has no time to name
       if (!range) {
         range = std::pair{s.start, s.end};
       } else {
@@ -234,7 +238,7 @@ std::optional<std::pair<double, double>> damaged_segment(BlobStore& blobs, const
       }
     }
   }
-  if (range) {
+  if (damaged) {
     detail = std::to_string(damaged) + " of " + std::to_string(segs.size()) + " media segments damaged";
   }
   return range;

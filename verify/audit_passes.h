@@ -57,8 +57,9 @@ std::vector<HashResult> rehash(BlobStore& blobs, const std::vector<HashTask>& ta
                                const AuditOptions& options, std::uint64_t& bytes_hashed);
 
 // For a damaged media item: re-hashes the segment table's ranges of `blob` and returns
-// the time range covering the damaged ones (nullopt when the table is unusable or no
-// segment differs). `detail` gets a short description of what was found.
+// the time range covering the damaged ones that have a time (nullopt when the table
+// is unusable or no timed segment differs). `detail` gets a short description when
+// any segment differs.
 std::optional<std::pair<double, double>> damaged_segment(BlobStore& blobs, const ContentId& blob,
                                                          const std::string& segments_json,
                                                          std::string& detail);

@@ -496,3 +496,33 @@ TEST_CASE("audit: items and checkpoints committed during an audit raise no false
   CHECK(failures.empty());
   CHECK(s.audit().ok);
 }
+
+TEST_CASE("audit: the media worker's segment object, with untimed ranges, is understood", "[audit][media]") {
+  Store s;
+  const std::string header(500, 'H'), gop1(1500, '1'), gop2(1500, '2');
+  boost::json::array segs{
+      boost::json::object{{"offset", 0}, {"length", 500}, {"start", nullptr}, {"end", nullptr}, {"sha256", Sha256::of(header).hex()}},
+      boost::json::object{{"offset", 500}, {"length", 1500}, {"start", 0.0}, {"end", 1.5}, {"sha256", Sha256::of(gop1).hex()}},
+      boost::json::object{{"offset", 2000}, {"length", 1500}, {"start", 1.5}, {"end", 3.0}, {"sha256", Sha256::of(gop2).hex()}}};
+  const auto item = s.add(header + gop1 + gop2);
+  boost::json::object worker{{"segments", segs}, {"root", "00"}};
+  s.index->put_derived(kSegmentsKind, item.record.id, boost::json::serialize(worker), event("media", "system", "system"));
+  s.checkpoint();
+
+  SECTION("damage in a timed range names it") {
+    s.flip_bit(0, 2100);
+    const auto r = s.audit();
+    REQUIRE(r.problems.size() == 1);
+    REQUIRE(r.problems[0].segment);
+    CHECK(r.problems[0].segment->first == 1.5);
+    CHECK(r.problems[0].segment->second == 3.0);
+  }
+  SECTION("damage only in an untimed range names no time but says so") {
+    s.flip_bit(0, 10);
+    const auto r = s.audit();
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].kind == "content_mismatch");
+    CHECK_FALSE(r.problems[0].segment);
+    CHECK(r.problems[0].detail.find("1 of 3 media segments damaged") != std::string::npos);
+  }
+}
