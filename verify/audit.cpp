@@ -248,6 +248,7 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
     }
     HashTask t;
     t.id = id;
+    t.version = its.front()->record.blob_version;
     for (const Item* it : its) t.expected_size = std::max(t.expected_size, it->record.size);
     tasks.push_back(t);
     task_items.push_back(its);
@@ -300,7 +301,7 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
         }
         if (table) {
           std::string what;
-          p.segment = damaged_segment(blobs, tasks[i].id, *table, what);
+          p.segment = damaged_segment(blobs, tasks[i], *table, what);
           if (!what.empty()) p.detail += "; " + what;
         }
       }

@@ -65,11 +65,11 @@ struct Attempt {
   bool missing = false;
 };
 
-Attempt hash_once(BlobStore& blobs, const ContentId& id, std::vector<std::uint8_t>& buf,
+Attempt hash_once(BlobStore& blobs, const HashTask& t, std::vector<std::uint8_t>& buf,
                   Progress* progress, const std::atomic<bool>* cancel) {
   Attempt a;
   try {
-    auto reader = blobs.open(id);
+    auto reader = blobs.open(t.id, t.version);
     Sha256 h;
     std::uint64_t off = 0;
     for (;;) {
@@ -96,14 +96,14 @@ Attempt hash_once(BlobStore& blobs, const ContentId& id, std::vector<std::uint8_
 HashResult hash_task(BlobStore& blobs, const HashTask& t, std::vector<std::uint8_t>& buf,
                      Progress& progress, const std::atomic<bool>* cancel) {
   HashResult r;
-  Attempt first = hash_once(blobs, t.id, buf, &progress, cancel);
+  Attempt first = hash_once(blobs, t, buf, &progress, cancel);
   if (first.read_ok && first.hash == t.id) {
     r.size = first.size;
     return r;
   }
   // Retry once from a fresh reader: a fault that clears was the path to the bytes
   // (a flaky read, a busy network store), not the bytes themselves.
-  Attempt second = hash_once(blobs, t.id, buf, nullptr, cancel);
+  Attempt second = hash_once(blobs, t, buf, nullptr, cancel);
   r.first_error = first.read_ok ? "hashed to " + first.hash.hex() : first.error;
   if (second.read_ok && second.hash == t.id) {
     r.size = second.size;
@@ -172,7 +172,7 @@ std::vector<HashResult> rehash(BlobStore& blobs, const std::vector<HashTask>& ta
   return results;
 }
 
-std::optional<std::pair<double, double>> damaged_segment(BlobStore& blobs, const ContentId& blob,
+std::optional<std::pair<double, double>> damaged_segment(BlobStore& blobs, const HashTask& blob,
                                                          const std::string& segments_json,
                                                          std::string& detail) {
   struct Segment {
@@ -202,7 +202,7 @@ std::optional<std::pair<double, double>> damaged_segment(BlobStore& blobs, const
 
   std::unique_ptr<BlobReader> reader;
   try {
-    reader = blobs.open(blob);
+    reader = blobs.open(blob.id, blob.version);
   } catch (const std::exception&) {
     return std::nullopt;
   }

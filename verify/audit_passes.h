@@ -41,6 +41,7 @@ struct HashTask {
   ContentId id;
   std::uint64_t expected_size = 0;  // the largest size any record claims (sizes are
                                     // compared per record afterwards)
+  std::string version;              // object-store version id from the record, if any
 };
 struct HashResult {
   enum class Status { ok, mismatch, unreadable, missing } status = Status::ok;
@@ -60,7 +61,7 @@ std::vector<HashResult> rehash(BlobStore& blobs, const std::vector<HashTask>& ta
 // the time range covering the damaged ones that have a time (nullopt when the table
 // is unusable or no timed segment differs). `detail` gets a short description when
 // any segment differs.
-std::optional<std::pair<double, double>> damaged_segment(BlobStore& blobs, const ContentId& blob,
+std::optional<std::pair<double, double>> damaged_segment(BlobStore& blobs, const HashTask& blob,
                                                          const std::string& segments_json,
                                                          std::string& detail);
 
