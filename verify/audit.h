@@ -41,6 +41,11 @@
 // re-hashes those ranges and names the damaged time range as `segment`: from the
 // earliest start to the latest end of the segments whose bytes no longer match.
 //
+// For the daemon (POST /verify, serve --verify-every): pass the keys it already holds
+// (log_verifier; tsa_ca_pem with every TSA CA it has used), `cancel` for shutdown and
+// low_priority for background runs; append the "verify" custody event (detail: ok,
+// checked, problem count) after run_audit returns, as the audit itself never writes.
+//
 // Reads only: run_audit never writes to the index or the blob store; it is safe on an
 // index opened read_only while a daemon writes (LMDB readers see one snapshot per
 // read transaction; items committed during the run may or may not be checked).
