@@ -3,6 +3,7 @@
 #include <boost/beast/core/string.hpp>
 #include <memory>
 
+#include "ingest/headers.h"
 #include "ingest/logging.h"
 #include "ingest/service.h"
 #include "store/error.h"
@@ -13,48 +14,18 @@ namespace {
 
 constexpr std::size_t kChunk = 256 * 1024;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-HttpError bad_digest(const std::string& why) { return {http::status::bad_request, "invalid_digest", why}; }
-
-// RFC 9530 Content-Digest ("sha-256=:BASE64:", a dictionary of byte sequences) or
-// the older RFC 3230 Digest ("SHA-256=BASE64"). Other algorithms are ignored.
+// RFC 9530 Content-Digest, or else the older RFC 3230 Digest (ingest/headers.h).
 std::optional<ContentId> declared_digest(const Request& req) {
-  std::optional<ContentId> found;
-  auto scan = [&](const std::string& header, bool colons) {
-    std::string_view rest = header;
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      std::string_view item = trim(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      const auto eq = item.find('=');
-      if (eq == std::string_view::npos) continue;
-      if (!boost::beast::iequals(trim(item.substr(0, eq)), "sha-256")) continue;
-      std::string_view value = trim(item.substr(eq + 1));
-      if (colons) {
-        if (value.size() < 2 || value.front() != ':' || value.back() != ':') {
-          throw bad_digest("Content-Digest sha-256 must be :BASE64:");
-        }
-        value = value.substr(1, value.size() - 2);
-      }
-      auto bytes = from_base64(value);
-      if (!bytes || bytes->size() != 32) throw bad_digest("the sha-256 digest is not 32 bytes of base64");
-      found = ContentId::from_span(*bytes);
-    }
-  };
-  if (req.has_header("Content-Digest")) scan(req.header("Content-Digest"), true);
-  else if (req.has_header("Digest")) scan(req.header("Digest"), false);
-  return found;
+  if (req.has_header("Content-Digest")) return parse_digest_header(req.header("Content-Digest"), true);
+  if (req.has_header("Digest")) return parse_digest_header(req.header("Digest"), false);
+  return std::nullopt;
 }
 
 Task<Response> post_evidence(Service& s, Request& req) {
   // Metadata and digest header are checked before a byte of the body is read.
   const IngestMeta meta = validate_meta([&req](std::string_view k) { return req.query(k); });
   const auto expected = declared_digest(req);
+  const UploadSlots::Slot slot = s.upload_slots().acquire(req.who().name);
   s.metrics().upload_started();
   struct Active {
     Metrics& m;
@@ -120,53 +91,6 @@ std::string content_type_for(std::string_view filename) {
     if (ext == e) return t;
   }
   return "application/octet-stream";
-}
-
-struct ByteRange {
-  std::uint64_t first = 0, last = 0;
-};
-
-// A single "bytes=" range (RFC 9110 14.1.2). nullopt: ignore the header (serve all);
-// throws 416 when it is well formed but unsatisfiable.
-std::optional<ByteRange> parse_range(std::string_view h, std::uint64_t size) {
-  h = trim(h);
-  if (h.substr(0, 6) != "bytes=") return std::nullopt;
-  h.remove_prefix(6);
-  if (h.find(',') != std::string_view::npos) return std::nullopt;  // multiple ranges: send it all
-  const auto dash = h.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  auto num = [](std::string_view t, std::uint64_t& out) {
-    t = trim(t);
-    if (t.empty() || t.size() > 19) return false;
-    out = 0;
-    for (char c : t) {
-      if (c < '0' || c > '9') return false;
-      out = out * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    return true;
-  };
-  const std::string_view a = trim(h.substr(0, dash)), b = trim(h.substr(dash + 1));
-  const HttpError unsatisfiable{http::status::range_not_satisfiable, "range_not_satisfiable",
-                                "the range lies outside the content",
-                                {{"Content-Range", "bytes */" + std::to_string(size)}}};
-  ByteRange r;
-  if (a.empty()) {
-    std::uint64_t suffix;
-    if (!num(b, suffix)) return std::nullopt;
-    if (suffix == 0 || size == 0) throw unsatisfiable;
-    r.first = suffix >= size ? 0 : size - suffix;
-    r.last = size - 1;
-    return r;
-  }
-  if (!num(a, r.first)) return std::nullopt;
-  if (b.empty()) {
-    r.last = size ? size - 1 : 0;
-  } else {
-    if (!num(b, r.last) || r.last < r.first) return std::nullopt;
-    if (r.last >= size) r.last = size ? size - 1 : 0;
-  }
-  if (r.first >= size) throw unsatisfiable;
-  return r;
 }
 
 Task<Response> get_content(Service& s, Request& req) {

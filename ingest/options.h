@@ -20,6 +20,7 @@ struct ServeOptions {
   std::uint64_t max_json_bytes = 1 << 20;
   std::size_t max_header_bytes = 16 * 1024;
   unsigned max_connections = 1024;
+  unsigned max_uploads_per_user = 8;  // concurrent upload requests per user (429 beyond)
   std::string tsa_url;                // empty: the embedded TSA
   std::filesystem::path tsa_ca_file;  // outside TSA's CA (PEM) for receipts and /keys
   std::chrono::seconds header_timeout{30};   // whole request header, also keep-alive idle

@@ -20,7 +20,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
-#include <boost/url/pct_string_view.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -28,6 +27,7 @@
 #include <limits>
 #include <thread>
 
+#include "ingest/headers.h"
 #include "ingest/logging.h"
 #include "ingest/service.h"
 #include "store/error.h"
@@ -107,76 +107,6 @@ struct Match {
   std::vector<std::string> params;
   std::string allow;  // methods for this path when none matched the request's
 };
-
-std::vector<std::string_view> split_path(std::string_view p) {
-  std::vector<std::string_view> out;
-  if (!p.empty() && p.front() == '/') p.remove_prefix(1);
-  while (true) {
-    auto slash = p.find('/');
-    out.push_back(p.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    p.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
-std::optional<std::string> decode_segment(std::string_view seg) {
-  auto pct = boost::urls::make_pct_string_view(seg);
-  if (!pct) return std::nullopt;
-  return pct->decode();
-}
-
-// Matches encoded path segments against a pattern; captures are percent-decoded per
-// segment, so an encoded "%2F" inside a case number never splits it.
-bool match_pattern(const std::vector<std::string_view>& pat, const std::vector<std::string_view>& segs,
-                   std::vector<std::string>& params) {
-  params.clear();
-  std::size_t plus = pat.size();
-  for (std::size_t i = 0; i < pat.size(); ++i) {
-    if (pat[i] == "{+}") plus = i;
-  }
-  auto one = [&](std::string_view p, std::string_view s) {
-    if (p == "{}") {
-      if (s.empty()) return false;
-      auto d = decode_segment(s);
-      if (!d) return false;
-      params.push_back(std::move(*d));
-      return true;
-    }
-    return p == s;
-  };
-  if (plus == pat.size()) {
-    if (pat.size() != segs.size()) return false;
-    for (std::size_t i = 0; i < pat.size(); ++i) {
-      if (!one(pat[i], segs[i])) return false;
-    }
-    return true;
-  }
-  const std::size_t before = plus, after = pat.size() - plus - 1;
-  if (segs.size() < before + after + 1) return false;
-  for (std::size_t i = 0; i < before; ++i) {
-    if (!one(pat[i], segs[i])) return false;
-  }
-  std::vector<std::string> tail;
-  for (std::size_t i = 0; i < after; ++i) {
-    std::vector<std::string> save = std::move(params);
-    params.clear();
-    if (!one(pat[plus + 1 + i], segs[segs.size() - after + i])) return false;
-    for (auto& t : params) tail.push_back(std::move(t));
-    params = std::move(save);
-  }
-  std::string joined;
-  for (std::size_t i = before; i < segs.size() - after; ++i) {
-    if (segs[i].empty()) return false;
-    auto d = decode_segment(segs[i]);
-    if (!d) return false;
-    if (i > before) joined.push_back('/');
-    joined += *d;
-  }
-  params.push_back(std::move(joined));
-  for (auto& t : tail) params.push_back(std::move(t));
-  return true;
-}
 
 Match find_route(const Service& svc, http::verb method, std::string_view api_path) {
   Match m;

@@ -15,6 +15,7 @@
 #include "ingest/http.h"
 #include "ingest/metrics.h"
 #include "ingest/options.h"
+#include "ingest/upload_slots.h"
 #include "store/blob_store.h"
 #include "store/content_id.h"
 #include "store/index.h"
@@ -74,6 +75,7 @@ class Service {
   Checkpointer& checkpointer() { return *checkpointer_; }
   Metrics& metrics() { return metrics_; }
   UploadRegistry& uploads() { return uploads_; }
+  UploadSlots& upload_slots() { return upload_slots_; }
   Workers& workers() { return *workers_; }
   const std::string& log_key() const { return log_key_; }
   const std::string& log_name() const { return signer_.name; }
@@ -98,6 +100,7 @@ class Service {
   std::unique_ptr<Checkpointer> checkpointer_;
   Metrics metrics_;
   UploadRegistry uploads_;
+  UploadSlots upload_slots_{options_.max_uploads_per_user};
   std::unique_ptr<Workers> workers_;
   std::string log_key_, tsa_ca_pem_, tsa_cert_pem_;
   std::vector<Route> routes_;

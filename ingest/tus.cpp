@@ -10,6 +10,7 @@
 
 #include <ctime>
 
+#include "ingest/headers.h"
 #include "ingest/logging.h"
 #include "ingest/service.h"
 #include "ingest/upload_file.h"
@@ -33,16 +34,6 @@ void require_resumable(const Request& req) {
   }
 }
 
-std::optional<std::uint64_t> parse_uint(std::string_view v) {
-  if (v.empty() || v.size() > 19) return std::nullopt;
-  std::uint64_t n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return n;
-}
-
 std::string http_date(std::string_view rfc3339) {
   auto t = parse_rfc3339(rfc3339);
   if (!t) return {};
@@ -54,32 +45,9 @@ std::string http_date(std::string_view rfc3339) {
   return buf;
 }
 
-// "key base64,key2 base64,key3": keys we know are kept, others dropped (so a client
-// cannot plant server-side fields such as evidence_id).
 json::object parse_metadata(std::string_view header) {
-  json::object out;
-  while (!header.empty()) {
-    const auto comma = header.find(',');
-    std::string_view pair = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    while (!pair.empty() && pair.back() == ' ') pair.remove_suffix(1);
-    if (pair.empty()) continue;
-    const auto space = pair.find(' ');
-    const std::string key(pair.substr(0, space));
-    std::string value;
-    if (space != std::string_view::npos) {
-      auto bytes = from_base64(pair.substr(space + 1));
-      if (!bytes) {
-        throw HttpError{http::status::bad_request, "invalid_metadata", "Upload-Metadata value of " + key + " is not base64"};
-      }
-      value.assign(bytes->begin(), bytes->end());
-    }
-    for (const char* k : kKnownMeta) {
-      if (key == k) out[key] = value;
-    }
-  }
-  return out;
+  static const std::vector<std::string_view> known(std::begin(kKnownMeta), std::end(kKnownMeta));
+  return parse_upload_metadata(header, known);
 }
 
 IngestMeta meta_of(const json::object& m) {
@@ -200,19 +168,13 @@ Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool c
   std::optional<Sha1> check1;
   Bytes declared;
   if (req.has_header("Upload-Checksum")) {
-    const std::string h = req.header("Upload-Checksum");
-    const auto space = h.find(' ');
-    const std::string algo = h.substr(0, space);
-    auto value = space == std::string::npos ? std::nullopt : from_base64(h.substr(space + 1));
-    if (algo == "sha256" && value && value->size() == 32) {
+    UploadChecksum c = parse_upload_checksum(req.header("Upload-Checksum"));
+    if (c.algorithm == UploadChecksum::Algorithm::sha256) {
       check256.emplace();
-    } else if (algo == "sha1" && value && value->size() == 20) {
-      check1.emplace();
     } else {
-      throw HttpError{http::status::bad_request, "invalid_checksum",
-                      "Upload-Checksum must be 'sha1 BASE64' or 'sha256 BASE64'"};
+      check1.emplace();
     }
-    declared = std::move(*value);
+    declared = std::move(c.digest);
   }
   const std::uint64_t room = sess.length - sess.offset;
   if (req.content_length && *req.content_length > room) {
@@ -220,6 +182,7 @@ Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool c
                     "the chunk would go past Upload-Length (" + std::to_string(sess.length) + ")"};
   }
   req.body->set_limit(room);
+  const UploadSlots::Slot slot = s.upload_slots().acquire(req.who().name);
   if (!s.uploads().try_lock(sess.id)) {
     throw HttpError{http::status::locked, "upload_busy", "another PATCH is writing this upload"};
   }

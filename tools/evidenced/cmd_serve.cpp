@@ -13,7 +13,7 @@ namespace {
 
 struct ServeArgs {
   std::string data, listen = "127.0.0.1:8443", tls_cert, tls_key, tsa_url, tsa_ca;
-  unsigned threads = 0, workers = 4, max_connections = 1024;
+  unsigned threads = 0, workers = 4, max_connections = 1024, max_uploads_per_user = 8;
   std::uint64_t max_upload = 64ull << 30;
   long upload_expiry_s = 24 * 3600, header_timeout_s = 30, body_timeout_s = 60, shutdown_s = 20;
 };
@@ -47,6 +47,8 @@ std::function<int()> add_serve(CLI::App& app) {
   cmd->add_option("--workers", a->workers, "threads for blocking work (fsync, commits, signing)")->capture_default_str();
   cmd->add_option("--max-upload-bytes", a->max_upload, "largest accepted upload")->capture_default_str();
   cmd->add_option("--max-connections", a->max_connections, "connection cap")->capture_default_str();
+  cmd->add_option("--max-uploads-per-user", a->max_uploads_per_user, "concurrent uploads per user (0: no cap)")
+      ->capture_default_str();
   cmd->add_option("--tsa-url", a->tsa_url, "outside RFC 3161 TSA (http://...) instead of the embedded one");
   cmd->add_option("--tsa-ca", a->tsa_ca, "CA certificate (PEM) of the outside TSA, served in /keys and receipts");
   cmd->add_option("--upload-expiry", a->upload_expiry_s, "seconds a partial tus upload is kept")->capture_default_str();
@@ -69,6 +71,7 @@ std::function<int()> add_serve(CLI::App& app) {
     o.worker_threads = a->workers;
     o.max_upload_bytes = a->max_upload;
     o.max_connections = a->max_connections;
+    o.max_uploads_per_user = a->max_uploads_per_user;
     o.tsa_url = a->tsa_url;
     o.tsa_ca_file = a->tsa_ca;
     o.upload_expiry = std::chrono::seconds(a->upload_expiry_s);
