@@ -727,6 +727,19 @@ BundleReport verify_bundle(const std::filesystem::path& tar_file, const std::opt
       if (!ingest) {
         problem(finding(id, "log_inconsistent", "no proved ingest custody entry for this item"));
       }
+      if (const auto* listed = m.if_contains("entries"); listed && listed->is_array()) {
+        for (const auto& iv2 : listed->as_array()) {
+          const auto i = json::value_to<std::uint64_t>(iv2);
+          const auto ev = events.find(i);
+          if (ev == events.end() || ev->second.evidence != id) {
+            auto p = finding(id, "log_inconsistent",
+                             "the manifest lists custody entry " + std::to_string(i) +
+                                 " for this item, but no proved entry " + std::to_string(i) + " names it");
+            p.log_index = i;
+            problem(std::move(p));
+          }
+        }
+      }
       const auto* rec = get("records/" + id + ".record");
       if (!rec) {
         problem(finding(id, "record_altered", "records/" + id + ".record is not in the bundle"));

@@ -262,9 +262,11 @@ TEST_CASE("bundle: an edited custody entry fails its inclusion proof", "[bundle]
   const auto r = verify_bundle(e.tar, std::nullopt);
   INFO(boost::json::serialize(r.to_json()));
   CHECK_FALSE(r.ok);
-  REQUIRE(r.problems.size() == 1);
-  CHECK(r.problems[0].kind == "log_inconsistent");
-  CHECK(r.problems[0].log_index == 4u);
+  REQUIRE_FALSE(r.problems.empty());
+  for (const auto& p : r.problems) {
+    CHECK(p.kind == "log_inconsistent");
+    CHECK(p.log_index == 4u);
+  }
   CHECK(r.problems[0].detail.find("inclusion proof") != std::string::npos);
 }
 
