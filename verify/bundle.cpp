@@ -68,7 +68,8 @@ std::string guide_text(const std::string& case_number, const std::string& create
   t += R"GUIDE(This bundle holds copies of evidence files and the proofs that (1) they are the
 exact bytes received, (2) they were timestamped when received, and (3) every
 recorded handling of them is part of a signed, append-only custody log. Every step
-below needs only sha256sum, awk, base64 and OpenSSL 3, on any computer, after
+below needs only OpenSSL 3 and standard Unix tools (sh, sha256sum, base64, awk,
+grep, sed, od, tr, cut, printf), on any computer, after
 extracting the bundle (tar -xf BUNDLE.tar) and changing into that folder.
 `evidencectl verify-bundle BUNDLE.tar` performs all of these checks at once.
 
