@@ -89,6 +89,10 @@ TEST_CASE("tamper: one flipped bit in a blob is content_mismatch for its item", 
   CHECK(r.problems[0].sha256 == s.items[1].record.sha256.hex());
   CHECK_FALSE(r.problems[0].segment);  // not media: no time range
   CHECK(s.cli().code == 1);
+  const auto human = s.cli(AuditScope::all(), false);
+  CHECK(human.code == 1);
+  CHECK(human.out.find("PROBLEM content_mismatch evidence " + s.items[1].record.id) != std::string::npos);
+  CHECK(human.out.find("1 problem(s) found") != std::string::npos);
 }
 
 TEST_CASE("tamper: a truncated blob is content_mismatch", "[audit][tamper]") {
