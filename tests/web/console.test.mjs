@@ -318,6 +318,9 @@ try {
     assert.ok(actions.includes('ingest'), `timeline has ingest: ${actions}`);
     const text = await page.textContent('#custody');
     assert.ok(text.includes('a.chen'), 'the playback is attributed to the auditor');
+    if ((await page.evaluate(() => document.body.dataset.playback)) === 'worker') {
+      assert.match(text, /download by a\.chen.*bytes \d+-\d+/s, 'the player fetched with a Range request');
+    }
   });
 
   await step('the time stamp is shown with time, TSA and serial', async () => {
