@@ -123,6 +123,14 @@ TEST_CASE("an uploaded file's receipt verifies; a changed file or receipt does n
     CHECK(bad.out.find("FAIL  checkpoint_signature") != std::string::npos);
   }
 
+  SECTION("the server's audit of the item is clean (POST /verify)") {
+    ctl.token = d.admin_token();
+    const auto v = ctl.run({"verify", "--evidence", id});
+    INFO(v.out << v.err);
+    CHECK(v.exit_code == 0);
+    CHECK(v.out.find("intact") != std::string::npos);
+  }
+
   SECTION("get downloads the content checked against its record") {
     ctl.token = d.admin_token();
     const auto out = tmp / "copy.mp4";
@@ -132,7 +140,7 @@ TEST_CASE("an uploaded file's receipt verifies; a changed file or receipt does n
     CHECK(sha256_hex_of_file(out) == sha256_hex_of_file(file));
   }
 
-  SECTION("the case lists the item, and the server's audit of it is clean") {
+  SECTION("the case lists the item and the log checkpoint verifies with the pinned key") {
     ctl.token = d.admin_token();
     const auto cs = ctl.run({"cases"});
     INFO(cs.out << cs.err);
@@ -142,9 +150,6 @@ TEST_CASE("an uploaded file's receipt verifies; a changed file or receipt does n
     INFO(c.out << c.err);
     CHECK(c.exit_code == 0);
     CHECK(c.out.find(id) != std::string::npos);
-    const auto v = ctl.run({"verify", "--evidence", id});
-    INFO(v.out << v.err);
-    CHECK(v.exit_code == 0);
     const auto cp = ctl.run({"log", "checkpoint"});
     INFO(cp.out << cp.err);
     CHECK(cp.exit_code == 0);

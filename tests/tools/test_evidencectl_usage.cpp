@@ -22,7 +22,7 @@ TEST_CASE("evidencectl usage errors exit 2 and name the problem", "[evidencectl]
   const auto file = tmp / "clip.mp4";
   write_random_file(file, 1000);
 
-  expect_usage_error(ctl.run({}), "subcommand");
+  expect_usage_error(ctl.run({}), "no command given");
   expect_usage_error(ctl.run({"frobnicate"}), "frobnicate");
   expect_usage_error(ctl.run({"upload"}), "files is required");
   expect_usage_error(ctl.run({"upload", file.string(), "--device", "cam"}), "--officer is required");

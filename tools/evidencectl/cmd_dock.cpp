@@ -310,6 +310,7 @@ class Dock {
 
 int run_dock(const Globals& g, const DockArgs& a) {
   if (!fs::is_directory(a.watch)) cannot_run("--watch " + a.watch + " is not a folder");
+  if (g.server.empty()) cannot_run("no server: pass --server URL or set EVIDENCE_SERVER");
   if (g.token.empty()) cannot_run("no token: pass --token or set EVIDENCE_TOKEN");
   if (a.interval <= 0) cannot_run("--interval must be positive");
   install_stop_signals();

@@ -25,7 +25,6 @@ int run_upload(const Globals& g, const UploadArgs& a) {
   if (!a.receipt.empty() && a.files.size() != 1)
     cannot_run("--receipt names one receipt: use it with one file (default: FILE.receipt.json beside each)");
   if (a.jobs < 1) cannot_run("-j must be at least 1");
-  if (g.token.empty()) cannot_run("no token: pass --token or set EVIDENCE_TOKEN");
   for (const auto& f : a.files) identify(f);  // every file readable before any upload starts
 
   TusOptions tus;
@@ -38,7 +37,9 @@ int run_upload(const Globals& g, const UploadArgs& a) {
   TrustOptions trust;
   if (!a.tsa_ca.empty()) trust.tsa_ca_pem = read_pem_file(a.tsa_ca);
   if (!a.log_key.empty()) trust.log_key = a.log_key;
+  // Local arguments are checked first; then where to send it.
   { Http check_server(g); }  // a bad --server is a usage error before any thread starts
+  if (g.token.empty()) cannot_run("no token: pass --token or set EVIDENCE_TOKEN");
   install_stop_signals();
 
   Progress progress(!a.plain && Progress::stderr_is_terminal());

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   }
 
   CLI::App app{"evidencectl: upload evidence, fetch it, and verify receipts, bundles and the log"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);  // none given is reported below, unknown words by CLI11
   app.fallthrough();  // global options may follow the subcommand
   Globals g;
   app.add_option("--server", g.server, "Server base URL, e.g. https://evidence.example:8443")
@@ -48,9 +48,14 @@ int main(int argc, char** argv) {
     return rc == 0 ? kOk : kCannotRun;
   }
 
+  if (!run) {
+    std::cerr << "evidencectl: no command given; one of: upload, dock, cases, case, get, verify, "
+                 "export, verify-bundle, verify-receipt, users, log (see --help)\n";
+    return kCannotRun;
+  }
   int rc = kCannotRun;
   try {
-    rc = run ? run() : kCannotRun;
+    rc = run();
   } catch (const Failure& f) {
     std::cerr << "evidencectl: " << f.what() << "\n";
     rc = f.code();
