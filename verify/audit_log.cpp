@@ -2,7 +2,9 @@
 // leaves are re-hashed and the tree is rebuilt here from them alone, then compared
 // with the index's stored tree and with every signed checkpoint.
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "store/codec.h"
@@ -40,14 +42,20 @@ Hash node_hash(const Hash& l, const Hash& r) {
 // The right edge of the tree as we rebuild it: perfect subtrees, largest first.
 class Edge {
  public:
-  void push(const Hash& leaf) {
+  // `completed(level, index, hash)` is told of every perfect subtree the leaf
+  // completes (the leaf itself at level 0), as the index stores them.
+  template <typename Fn>
+  void push(const Hash& leaf, Fn&& completed) {
+    const std::uint64_t i = size_++;
     stack_.push_back({0, leaf});
+    completed(0u, i, leaf);
     while (stack_.size() >= 2 && stack_[stack_.size() - 2].level == stack_.back().level) {
       Node right = stack_.back();
       stack_.pop_back();
       Node& left = stack_.back();
       left.hash = node_hash(left.hash, right.hash);
       ++left.level;
+      completed(left.level, i >> left.level, left.hash);
     }
   }
   // RFC 6962 MTH of everything pushed so far: the subtrees folded from the right.
@@ -63,8 +71,19 @@ class Edge {
     unsigned level;
     Hash hash;
   };
+  std::uint64_t size_ = 0;
   std::vector<Node> stack_;
 };
+
+// The index's stored hash of one perfect subtree (format.h: tree level(1) index(8)).
+std::optional<Bytes> stored_node(const Index& index, unsigned level, std::uint64_t i) {
+  std::array<std::uint8_t, 9> key{};
+  key[0] = static_cast<std::uint8_t>(level);
+  for (int b = 8; b >= 1; --b, i >>= 8) key[static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(i & 0xff);
+  return index.raw_get("tree", key);
+}
+
+constexpr std::size_t kMaxNodeReports = 8;
 
 std::string b64(const Hash& h) { return to_base64(h); }
 
@@ -164,6 +183,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
   // Stream the leaves in pages; a gap ends the rebuild (roots past it are unknown).
   std::uint64_t next = 0;
   bool broken = false;
+  std::size_t bad_nodes = 0;
   while (next < n && !broken) {
     check_cancel(cancel);
     const std::uint64_t end = std::min(n, next + kPage);
@@ -179,7 +199,19 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
         break;
       }
       const LogEntry& e = page[k++];
-      edge.push(leaf_hash(e.leaf));
+      // Every stored subtree must be the one the leaves give: proofs for receipts
+      // and auditors are built from them, and most never touch the root's path.
+      edge.push(leaf_hash(e.leaf), [&](unsigned level, std::uint64_t at, const Hash& mine) {
+        const auto stored = stored_node(index, level, at);
+        if (stored && stored->size() == mine.size() && std::equal(mine.begin(), mine.end(), stored->begin())) return;
+        if (++bad_nodes > kMaxNodeReports) return;
+        add_problem(report, log_problem("log_inconsistent",
+                                        "the index's stored Merkle subtree (level " + std::to_string(level) +
+                                            ", index " + std::to_string(at) + ") " +
+                                            (stored ? "differs from" : "is missing; expected") +
+                                            " the hash of its entries " + b64(mine) +
+                                            ": inclusion and consistency proofs built from it are wrong"));
+      });
       ++facts.entries;
       try {
         auto ev = CustodyEvent::decode(e.leaf);
@@ -204,6 +236,10 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
     next = end;
   }
   report.log_entries = facts.entries;
+  if (bad_nodes > kMaxNodeReports) {
+    add_problem(report, log_problem("log_inconsistent", std::to_string(bad_nodes - kMaxNodeReports) +
+                                                            " more stored Merkle subtrees are wrong"));
+  }
 
   if (!broken) {
     const Hash mine = edge.root();

@@ -530,3 +530,21 @@ TEST_CASE("audit: the media worker's segment object, with untimed ranges, is und
     CHECK(r.problems[0].detail.find("1 of 3 media segments damaged") != std::string::npos);
   }
 }
+
+TEST_CASE("tamper: an edited node of the stored Merkle tree is log_inconsistent", "[audit][tamper]") {
+  Store s;
+  s.populate();
+  // Leaf 0's stored hash: not on the path of any root we sign (size 3 and 5), but
+  // every inclusion proof of entry 1 uses it.
+  std::array<std::uint8_t, 9> key{};  // level 0, index 0
+  auto h = s.index->raw_get("tree", key);
+  REQUIRE(h);
+  REQUIRE(h->size() == 32);
+  (*h)[0] ^= 0x01;
+  s.index->raw_put("tree", key, *h);
+  const auto r = s.audit();
+  INFO(describe(r));
+  CHECK_FALSE(r.ok);
+  CHECK(kind_set(r.problems) == std::set<std::string>{"log_inconsistent"});
+  CHECK(s.cli().code == 1);
+}
