@@ -16,8 +16,9 @@
 //                an ingest entry names evidence whose record is gone, scope all)
 //   6. log       every custody entry is present and decodes; the Merkle root is
 //                recomputed from the stored leaves (independently of the stored tree)
-//                and compared with the index's stored tree and with every stored
-//                checkpoint; consistency proofs between successive checkpoints verify
+//                and compared with every stored subtree hash of the index (proofs are
+//                built from them), its root, and every stored checkpoint; consistency
+//                proofs between successive checkpoints verify
 //                                                                   (log_inconsistent)
 //                every checkpoint's signed note verifies with the log key
 //                                                                   (signature_invalid)
