@@ -48,6 +48,12 @@ int run_export(const Globals& g, const std::string& case_number, const fs::path&
     ::unlink(tmp.c_str());
     cannot_run(r.status != 200 ? "GET " + req.target + ": " + r.describe() : "cannot write " + tmp.string());
   }
+  // A bundle is a tar; a JSON answer with 200 is not one (an older server, a wrong route).
+  if (r.header("content-type").rfind("application/json", 0) == 0) {
+    const auto text = read_small_file(tmp);
+    ::unlink(tmp.c_str());
+    cannot_run("the server sent JSON, not a bundle: " + text.substr(0, 200));
+  }
   fs::rename(tmp, out);
   say("saved the bundle of case " + case_number + " to " + out.string() + " (" + std::to_string(got) +
       " bytes); check it with: evidencectl verify-bundle " + out.string());
