@@ -225,11 +225,13 @@ class Input {
     return "unreadable media: " + av_error_text(rc);
   }
 
-  // Seconds from the start of the recording for a timestamp of stream `st`.
+  // Seconds from the start of the recording for a timestamp of stream `st`, to the
+  // microsecond (finer is noise from time-base arithmetic).
   double seconds(const AVStream* st, std::int64_t ts) const {
-    double t = static_cast<double>(ts) * av_q2d(st->time_base);
-    if (fmt_->start_time != AV_NOPTS_VALUE) t -= static_cast<double>(fmt_->start_time) / AV_TIME_BASE;
-    return t;
+    // Doubles for the subtraction: damaged files carry timestamps near INT64's ends.
+    const double origin = fmt_->start_time != AV_NOPTS_VALUE ? static_cast<double>(fmt_->start_time) : 0;
+    const double us = static_cast<double>(av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q)) - origin;
+    return us / AV_TIME_BASE;
   }
   std::optional<double> duration() const {
     if (fmt_->duration == AV_NOPTS_VALUE || fmt_->duration <= 0) return std::nullopt;
@@ -469,8 +471,8 @@ std::optional<VideoScan> scan_video(const std::filesystem::path& file, const Pro
       double t = last_time;
       if (ts != AV_NOPTS_VALUE) t = std::max(0.0, in.seconds(vst, ts));
       if (ts != AV_NOPTS_VALUE) {
-        const double end = in.seconds(vst, ts + std::max<std::int64_t>(pkt->duration, 0));
-        video_end = std::max(video_end, end);
+        const double dur = static_cast<double>(std::max<std::int64_t>(pkt->duration, 0)) * av_q2d(vst->time_base);
+        video_end = std::max(video_end, in.seconds(vst, ts) + dur);
       }
       if ((pkt->flags & AV_PKT_FLAG_KEY) && pkt->pos >= 0 &&
           (scan.keyframes.empty() || static_cast<std::uint64_t>(pkt->pos) > scan.keyframes.back().pos) &&
@@ -815,9 +817,10 @@ Bytes thumbnail_jpeg(const std::filesystem::path& file, int max_width, const Pro
   FramePtr frame;
   bool seeked = false;
   if (auto d = in.duration(); d && *d > 1.0) {
-    std::int64_t target = static_cast<std::int64_t>(*d * 0.1 * AV_TIME_BASE);
-    if (fmt->start_time != AV_NOPTS_VALUE) target += fmt->start_time;
-    seeked = av_seek_frame(fmt, -1, target, AVSEEK_FLAG_BACKWARD) >= 0;
+    double target = *d * 0.1 * AV_TIME_BASE;
+    if (fmt->start_time != AV_NOPTS_VALUE) target += static_cast<double>(fmt->start_time);
+    if (std::abs(target) < 9e18)
+      seeked = av_seek_frame(fmt, -1, static_cast<std::int64_t>(target), AVSEEK_FLAG_BACKWARD) >= 0;
   }
   frame = decode_one(in, dec.get(), v);
   if (!frame && seeked) {
@@ -941,8 +944,9 @@ std::vector<Segment> segments_from_json(const boost::json::value& v) {
 
 ClipResult clip(const std::filesystem::path& in_path, double start, double end,
                 const std::filesystem::path& out_path, const ProbeLimits& limits) {
-  if (!(start >= 0) || !(end > start) || !std::isfinite(end))
-    throw Error(Errc::invalid_argument, "clip range must satisfy 0 <= start < end");
+  constexpr double kMaxSeconds = 1e9;  // ~31 years; keeps microsecond maths in int64
+  if (!(start >= 0) || !(end > start) || !(end <= kMaxSeconds))
+    throw Error(Errc::invalid_argument, "clip range must satisfy 0 <= start < end <= 1e9");
   Input in(in_path, {limits.seconds, 0});
   if (const int rc = in.open(); rc < 0) throw Error(Errc::corrupt, in.failure(rc));
   AVFormatContext* ifmt = in.fmt();
@@ -984,7 +988,8 @@ ClipResult clip(const std::filesystem::path& in_path, double start, double end,
 
   const double origin = ifmt->start_time != AV_NOPTS_VALUE ? static_cast<double>(ifmt->start_time) / AV_TIME_BASE : 0;
   auto seek_to_time = [&](double t) {
-    const auto ts = static_cast<std::int64_t>((t + origin) * AV_TIME_BASE);
+    const double target = (t + origin) * AV_TIME_BASE;
+    const auto ts = std::abs(target) < 9e18 ? static_cast<std::int64_t>(target) : 0;
     if (av_seek_frame(ifmt, -1, ts, AVSEEK_FLAG_BACKWARD) < 0)
       avformat_seek_file(ifmt, -1, std::numeric_limits<std::int64_t>::min(), 0, 0, 0);
   };
@@ -1028,7 +1033,8 @@ ClipResult clip(const std::filesystem::path& in_path, double start, double end,
     if (v >= 0) {
       shift[i] = av_rescale_q(begin_pts, ifmt->streams[v]->time_base, ist->time_base);
     } else {
-      const auto ts = static_cast<std::int64_t>((begin + origin) * AV_TIME_BASE);
+      const double target = (begin + origin) * AV_TIME_BASE;
+      const auto ts = std::abs(target) < 9e18 ? static_cast<std::int64_t>(target) : 0;
       shift[i] = av_rescale_q(ts, AV_TIME_BASE_Q, ist->time_base);
     }
   }
@@ -1086,8 +1092,11 @@ ClipResult clip(const std::filesystem::path& in_path, double start, double end,
       const double dur = pkt->duration > 0 ? static_cast<double>(pkt->duration) * av_q2d(ifmt->streams[si]->time_base) : 0;
       last_time = std::max(last_time, *t + dur);
     }
-    if (pkt->pts != AV_NOPTS_VALUE) pkt->pts -= shift[si];
-    if (pkt->dts != AV_NOPTS_VALUE) pkt->dts -= shift[si];
+    if ((pkt->pts != AV_NOPTS_VALUE && __builtin_sub_overflow(pkt->pts, shift[si], &pkt->pts)) ||
+        (pkt->dts != AV_NOPTS_VALUE && __builtin_sub_overflow(pkt->dts, shift[si], &pkt->dts))) {
+      av_packet_unref(pkt.get());  // timestamps from damage, beyond any real recording
+      continue;
+    }
     const AVStream* ost = oc->streams[map[si]];
     av_packet_rescale_ts(pkt.get(), ifmt->streams[si]->time_base, ost->time_base);
     pkt->stream_index = map[si];
