@@ -257,7 +257,8 @@ class Dock {
     const fs::path file = dir_ / name;
     try {
       log_step("dock: " + name + ": hashing");
-      const std::string sha = hash_file(file).hex();
+      const auto digest = hash_file(file);
+      const std::string sha = digest.hex();
       if (const auto id = ledger_->find(sha)) {
         log_step("dock: " + name + ": already uploaded as " + *id + " (sha256 " + sha +
                  " in the ledger); not uploading again");
@@ -273,7 +274,7 @@ class Dock {
       const fs::path receipt = receipt_path_for(name, sha);
       log_step("dock: " + name + ": uploading (sha256 " + sha + ")");
       Progress progress(false);
-      const auto out = upload_and_verify(http_, file, meta, receipt, tus_, trust_, progress);
+      const auto out = upload_and_verify(http_, file, meta, receipt, tus_, trust_, progress, digest);
       note_result(out.code);
       if (out.code == kOk) {
         log_step("dock: " + name + ": uploaded as " + out.evidence_id + "; receipt verified: " + receipt.string());

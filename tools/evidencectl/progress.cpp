@@ -38,12 +38,18 @@ bool Progress::stderr_is_terminal() { return ::isatty(2) == 1; }
 
 int Progress::begin(const std::string& name, std::uint64_t total, std::uint64_t already) {
   std::lock_guard lock(mu_);
+  if (items_.empty()) {
+    // The rate covers a run of work without idle gaps (hashing, then sending).
+    started_ = std::chrono::steady_clock::now();
+    moved_ = 0;
+  }
   const int id = next_id_++;
   Item it;
   it.name = name;
   it.total = total;
   it.start = already;
   it.done = already;
+  it.since = std::chrono::steady_clock::now();
   items_[id] = it;
   render_locked(true);
   return id;
@@ -108,7 +114,7 @@ void Progress::render_locked(bool force) {
     const int decile = it.total ? static_cast<int>(it.done * 10 / it.total) : 10;
     if (decile == it.last_decile) continue;
     it.last_decile = decile;
-    const double elapsed = std::chrono::duration<double>(now - started_).count();
+    const double elapsed = std::chrono::duration<double>(now - it.since).count();
     const double rate = elapsed > 0 ? static_cast<double>(it.done - it.start) / elapsed : 0.0;
     std::cerr << "progress " << it.name << ": " << decile * 10 << "% (" << it.done << " of "
               << it.total << " bytes, " << human_bytes(rate) << "/s)" << std::endl;

@@ -30,6 +30,7 @@ class Progress {
     std::uint64_t start = 0;
     std::uint64_t done = 0;
     int last_decile = -1;
+    std::chrono::steady_clock::time_point since;
   };
   void render_locked(bool force);
 

@@ -143,13 +143,16 @@ std::string encode_upload_metadata(const UploadMetadata& m, const evidence::Cont
 }
 
 TusResult tus_upload(Http& http, const fs::path& file, const UploadMetadata& meta,
-                     const TusOptions& o, Progress& progress) {
+                     const TusOptions& o, Progress& progress,
+                     const std::optional<evidence::ContentId>& known_sha256) {
   const FileIdentity id = identify(file);
   TusResult res;
   res.size = id.size;
   std::optional<State> state = load_state(o, file, id);
   if (state) {
     res.sha256 = state->sha256;
+  } else if (known_sha256) {
+    res.sha256 = *known_sha256;
   } else {
     const int p = progress.begin("hashing " + file.filename().string(), id.size);
     res.sha256 = hash_file(file, [&](std::uint64_t n) { progress.update(p, n); });
@@ -238,6 +241,7 @@ TusResult tus_upload(Http& http, const fs::path& file, const UploadMetadata& met
         } catch (const TransportError& e) {
           res.bytes_sent += http.last_bytes_sent();
           offset_known = false;  // whatever the server kept, HEAD will say
+          if (should_stop()) cannot_run("stopped; the upload is kept and will resume");
           throw Retryable(e.what());
         }
         res.bytes_sent += http.last_bytes_sent();

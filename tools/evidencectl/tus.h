@@ -48,8 +48,10 @@ struct TusResult {
 
 // Uploads `file` completely (or throws Failure(kCannotRun), keeping the resume state
 // so that running again continues). Prints "resumed at N bytes" when it continues.
+// `known_sha256` spares hashing a file the caller has just hashed.
 TusResult tus_upload(Http& http, const std::filesystem::path& file, const UploadMetadata& meta,
-                     const TusOptions& options, Progress& progress);
+                     const TusOptions& options, Progress& progress,
+                     const std::optional<evidence::ContentId>& known_sha256 = std::nullopt);
 
 // GET the finished upload: the receipt. Waits (with retries) while the server has
 // not yet published a checkpoint that covers the ingest entry.

@@ -9,10 +9,11 @@ namespace evidencectl {
 
 UploadOutcome upload_and_verify(Http& http, const std::filesystem::path& file, const UploadMetadata& meta,
                                 const std::filesystem::path& receipt_path, const TusOptions& tus,
-                                const TrustOptions& trust, Progress& progress) {
+                                const TrustOptions& trust, Progress& progress,
+                                const std::optional<evidence::ContentId>& known_sha256) {
   UploadOutcome out;
   try {
-    const TusResult sent = tus_upload(http, file, meta, tus, progress);
+    const TusResult sent = tus_upload(http, file, meta, tus, progress, known_sha256);
     out.bytes_sent = sent.bytes_sent;
     out.sha256 = sent.sha256.hex();
     say("sent " + std::to_string(sent.bytes_sent) + " bytes: " + file.string());

@@ -24,6 +24,7 @@ struct UploadOutcome {
 // Never throws for a failed upload (the outcome says so); throws only on bugs.
 UploadOutcome upload_and_verify(Http& http, const std::filesystem::path& file, const UploadMetadata& meta,
                                 const std::filesystem::path& receipt_path, const TusOptions& tus,
-                                const TrustOptions& trust, Progress& progress);
+                                const TrustOptions& trust, Progress& progress,
+                                const std::optional<evidence::ContentId>& known_sha256 = std::nullopt);
 
 }  // namespace evidencectl
