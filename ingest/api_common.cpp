@@ -141,7 +141,7 @@ Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMe
   item.timestamp_token = token;
   item.event = custody_event(who, "ingest");
   item.event.case_number = meta.case_number;
-  const Committed done = co_await blocking(s.workers(), [&s, &item] { return s.index().commit_evidence(std::move(item)); });
+  const Committed done = co_await blocking(s.workers(), [&s, &item] { return s.group_commit().commit(std::move(item)); });
   s.metrics().upload_committed(done.record.size);
   log_line("info", "evidence_committed",
            {{"id", done.record.id}, {"sha256", done.record.sha256.hex()}, {"size", std::to_string(done.record.size)},

@@ -54,6 +54,7 @@ Service::Service(const ServeOptions& options)
     : options_(options),
       layout_(options.data_dir),
       index_(std::make_unique<Index>(layout_, OpenMode::read_write)),
+      group_commit_(std::make_unique<GroupCommit>(*index_)),
       blobs_(std::make_unique<LocalBlobStore>(layout_)),
       embedded_tsa_(std::make_unique<tsa::EmbeddedTsa>(layout_)),
       signer_(load_log_signer(layout_)) {

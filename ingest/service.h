@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ingest/checkpointer.h"
+#include "ingest/group_commit.h"
 #include "ingest/http.h"
 #include "ingest/metrics.h"
 #include "ingest/options.h"
@@ -70,6 +71,8 @@ class Service {
   const ServeOptions& options() const { return options_; }
   const Layout& layout() const { return layout_; }
   Index& index() { return *index_; }
+  // New items go through here: concurrent commits share one transaction.
+  GroupCommit& group_commit() { return *group_commit_; }
   BlobStore& blobs() { return *blobs_; }
   tsa::TimeStamper& stamper() { return *stamper_; }
   Checkpointer& checkpointer() { return *checkpointer_; }
@@ -92,6 +95,7 @@ class Service {
   ServeOptions options_;
   Layout layout_;
   std::unique_ptr<Index> index_;
+  std::unique_ptr<GroupCommit> group_commit_;
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<tsa::EmbeddedTsa> embedded_tsa_;
   std::unique_ptr<tsa::TimeStamper> outside_tsa_;
