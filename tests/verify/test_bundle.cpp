@@ -344,3 +344,58 @@ TEST_CASE("bundle: a second copy of a file appended to the tar is bundle_malform
   CHECK(has(r.problems, "bundle_malformed"));
   CHECK(has(r.problems, "content_mismatch"));
 }
+
+TEST_CASE("bundle: truncated, padded, bit-flipped and misplaced inclusion proofs all fail", "[bundle][tamper]") {
+  Exported e;
+  test::TempDir x;
+  REQUIRE(sh("tar -xf " + e.tar.string() + " -C " + x.path().string()).first == 0);
+  const auto original = boost::json::parse(slurp(x / "custody.json")).as_object();
+
+  // Re-packs the folder with GNU tar after `edit` changed the ingest entry of item 0
+  // (index 0, whose proof has 3 hashes in a tree of 6).
+  auto attack = [&](const std::function<void(boost::json::object& entry)>& edit) {
+    auto custody = original;
+    for (auto& ev : custody.at("entries").as_array()) {
+      if (ev.at("index").as_int64() == 0) edit(ev.as_object());
+    }
+    std::ofstream(x / "custody.json", std::ios::trunc) << boost::json::serialize(custody);
+    const auto tar = e.s.dir.path() / "attacked.tar";
+    std::filesystem::remove(tar);
+    REQUIRE(sh("tar -cf " + tar.string() + " -C " + x.path().string() + " .").first == 0);
+    return verify_bundle(tar, std::nullopt);
+  };
+  auto hashes = [](boost::json::object& entry) -> boost::json::array& {
+    return entry.at("inclusion_proof").as_object().at("hashes").as_array();
+  };
+  auto proof_fails = [&](const BundleReport& r) {
+    INFO(boost::json::serialize(r.to_json()));
+    CHECK_FALSE(r.ok);
+    CHECK(has(r.problems, "log_inconsistent", e.s.items[0].record.id));
+  };
+
+  // Unchanged, re-packed by GNU tar: still verifies (the attack harness is sound).
+  CHECK(attack([](boost::json::object&) {}).ok);
+  SECTION("truncated") {
+    proof_fails(attack([&](boost::json::object& en) { hashes(en).pop_back(); }));
+  }
+  SECTION("padded") {
+    proof_fails(attack([&](boost::json::object& en) { hashes(en).push_back(hashes(en).back()); }));
+  }
+  SECTION("one bit flipped") {
+    proof_fails(attack([&](boost::json::object& en) {
+      auto h = from_base64(hashes(en).front().as_string()).value();
+      h[7] ^= 0x20;
+      hashes(en).front() = boost::json::string(to_base64(h));
+    }));
+  }
+  SECTION("hashes reordered") {
+    proof_fails(attack([&](boost::json::object& en) { std::swap(hashes(en)[0], hashes(en)[1]); }));
+  }
+  SECTION("claimed for another index or tree size") {
+    proof_fails(attack([&](boost::json::object& en) { en.at("inclusion_proof").as_object()["index"] = 1; }));
+    proof_fails(attack([&](boost::json::object& en) { en.at("inclusion_proof").as_object()["size"] = 5; }));
+  }
+  SECTION("not base64") {
+    proof_fails(attack([&](boost::json::object& en) { hashes(en).front() = "not base64!"; }));
+  }
+}
