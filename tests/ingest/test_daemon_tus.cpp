@@ -1,0 +1,263 @@
+// tus 1.0.0 uploads against the real daemon: creation, chunks, checksums, offsets,
+// termination, concurrency, cut-off senders and resuming after a crash.
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "tests/ingest/daemon_fixture.h"
+#include "tests/ingest/raw_client.h"
+
+using namespace evidence;
+using namespace evidence::test;
+namespace json = boost::json;
+
+namespace {
+
+const Headers kTus{{"Tus-Resumable", "1.0.0"}};
+
+Headers tus(Headers extra) {
+  extra.emplace_back("Tus-Resumable", "1.0.0");
+  return extra;
+}
+
+std::string metadata(const std::string& sha = {}) {
+  std::string m = "officer " + b64("Officer Jo") + ",device " + b64("cam-7") + ",recorded_at " +
+                  b64("2026-11-27T08:00:00Z") + ",filename " + b64("body.mp4") + ",case " + b64("汉台执罚〔2017〕第123号");
+  if (!sha.empty()) m += ",sha256 " + b64(sha);
+  return m;
+}
+
+// Creates an upload and returns its URL.
+std::string create(const Daemon& d, const std::string& token, std::size_t length, const std::string& sha = {}) {
+  auto r = http("POST", d.api("/uploads"), token, "",
+                tus({{"Upload-Length", std::to_string(length)}, {"Upload-Metadata", metadata(sha)}}));
+  REQUIRE(r.status == 201);
+  const std::string loc = r.header("location");
+  REQUIRE(loc.rfind("/api/v1/uploads/", 0) == 0);
+  CHECK(r.header("tus-resumable") == "1.0.0");
+  CHECK(!r.header("upload-expires").empty());
+  return d.url() + loc;
+}
+
+HttpResponse patch(const std::string& url, const std::string& token, std::uint64_t offset, const std::string& chunk,
+                   Headers extra = {}) {
+  extra.emplace_back("Content-Type", "application/offset+octet-stream");
+  extra.emplace_back("Upload-Offset", std::to_string(offset));
+  return http("PATCH", url, token, chunk, tus(extra));
+}
+
+std::uint64_t head_offset(const std::string& url, const std::string& token) {
+  auto r = http("HEAD", url, token, "", kTus);
+  REQUIRE(r.status == 200);
+  return std::stoull(r.header("upload-offset"));
+}
+
+std::string sha1_b64(const std::string& s) {
+  Sha1 h;
+  h.update(as_bytes(s));
+  const auto d = h.finish();
+  return to_base64(d);
+}
+
+std::size_t incoming_files(const Daemon& d) {
+  std::size_t n = 0;
+  for (auto& e : std::filesystem::directory_iterator(d.data_dir() / "incoming")) n += e.is_regular_file();
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("tus: OPTIONS advertises the protocol and its extensions", "[daemon][tus]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data");
+  auto r = http("OPTIONS", d.api("/uploads"));
+  CHECK(r.status == 204);
+  CHECK(r.header("tus-version") == "1.0.0");
+  CHECK(r.header("tus-extension") == "creation,creation-with-upload,checksum,termination,expiration");
+  CHECK(r.header("tus-checksum-algorithm") == "sha1,sha256");
+  CHECK(!r.header("tus-max-size").empty());
+}
+
+TEST_CASE("tus: chunked upload with checksums, offsets and completion into evidence", "[daemon][tus]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data");
+  const std::string t = d.add_user("jo", "officer");
+  const std::string data = random_bytes_string(1 << 20, 11);
+  const std::string url = create(d, t, data.size(), sha256_hex(data));
+
+  auto h = http("HEAD", url, t, "", kTus);
+  CHECK(h.status == 200);
+  CHECK(h.header("upload-offset") == "0");
+  CHECK(h.header("upload-length") == std::to_string(data.size()));
+  CHECK(h.header("cache-control") == "no-store");
+
+  const std::string c1 = data.substr(0, 300000), c2 = data.substr(300000, 400000), c3 = data.substr(700000);
+  auto p1 = patch(url, t, 0, c1, {{"Upload-Checksum", "sha256 " + sha256_b64(c1)}});
+  REQUIRE(p1.status == 204);
+  CHECK(p1.header("upload-offset") == "300000");
+  CHECK(head_offset(url, t) == 300000);
+
+  SECTION("a checksum mismatch answers 460 and discards the chunk") {
+    auto bad = patch(url, t, 300000, c2, {{"Upload-Checksum", "sha256 " + sha256_b64("not it")}});
+    CHECK(bad.status == 460);
+    CHECK(head_offset(url, t) == 300000);
+  }
+  SECTION("a wrong offset answers 409") {
+    auto bad = patch(url, t, 12, c2);
+    CHECK(bad.status == 409);
+    CHECK(head_offset(url, t) == 300000);
+  }
+  SECTION("a wrong Tus-Resumable answers 412 with Tus-Version") {
+    auto bad = http("PATCH", url, t, c2,
+                    {{"Tus-Resumable", "0.2.2"}, {"Content-Type", "application/offset+octet-stream"},
+                     {"Upload-Offset", "300000"}});
+    CHECK(bad.status == 412);
+    CHECK(bad.header("tus-version") == "1.0.0");
+    CHECK(head_offset(url, t) == 300000);
+  }
+  SECTION("a wrong content type answers 415") {
+    auto bad = http("PATCH", url, t, c2,
+                    tus({{"Content-Type", "application/octet-stream"}, {"Upload-Offset", "300000"}}));
+    CHECK(bad.status == 415);
+  }
+  SECTION("a chunk past Upload-Length is refused") {
+    auto bad = patch(url, t, 300000, c2 + c3 + "extra");
+    CHECK(bad.status == 413);
+    CHECK(head_offset(url, t) == 300000);
+  }
+  SECTION("another officer cannot see the upload") {
+    const std::string other = d.add_user("al", "officer");
+    CHECK(http("HEAD", url, other, "", kTus).status == 404);
+  }
+
+  auto p2 = patch(url, t, 300000, c2, {{"Upload-Checksum", "sha1 " + sha1_b64(c2)}});
+  REQUIRE(p2.status == 204);
+  CHECK(p2.header("evidence-id").empty());
+  auto p3 = patch(url, t, 700000, c3);
+  REQUIRE(p3.status == 204);
+  const std::string id = p3.header("evidence-id");
+  REQUIRE(!id.empty());
+  CHECK(incoming_files(d) == 0);
+
+  auto receipt = http("GET", url, t);
+  REQUIRE(receipt.status == 200);
+  CHECK(obj(receipt)["evidence_id"].as_string() == id);
+  CHECK(obj(receipt)["sha256"].as_string() == sha256_hex(data));
+  CHECK(obj(receipt)["cases"].as_array()[0].as_string() == "汉台执罚〔2017〕第123号");
+  CHECK(http("GET", d.api("/evidence/" + id + "/content"), t).body == data);
+  // No more bytes can go to a completed upload.
+  CHECK(patch(url, t, data.size(), "x").status == 409);
+}
+
+TEST_CASE("tus: bad creation requests store nothing", "[daemon][tus]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data");
+  const std::string t = d.admin_token();
+  CHECK(http("POST", d.api("/uploads"), t, "", tus({{"Upload-Metadata", metadata()}})).status == 400);
+  CHECK(http("POST", d.api("/uploads"), t, "", tus({{"Upload-Length", "10"}, {"Upload-Metadata", "device " + b64("c")}}))
+            .status == 400);
+  CHECK(http("POST", d.api("/uploads"), t, "",
+             tus({{"Upload-Length", "10"},
+                  {"Upload-Metadata", "officer " + b64("o") + ",device " + b64("c") + ",recorded_at " + b64("soon")}}))
+            .status == 400);
+  CHECK(http("POST", d.api("/uploads"), t, "",
+             tus({{"Upload-Length", "10"}, {"Upload-Metadata", "officer !!!,device " + b64("c")}}))
+            .status == 400);
+  CHECK(http("POST", d.api("/uploads"), t, "",
+             {{"Tus-Resumable", "9.9.9"}, {"Upload-Length", "10"}, {"Upload-Metadata", metadata()}})
+            .status == 412);
+  CHECK(incoming_files(d) == 0);
+  CHECK(http("HEAD", d.api("/uploads/0123456789abcdef0123456789abcdef"), t, "", kTus).status == 404);
+  CHECK(patch(d.api("/uploads/0123456789abcdef0123456789abcdef"), t, 0, "abc").status == 404);
+  CHECK(http("DELETE", d.api("/uploads/0123456789abcdef0123456789abcdef"), t, "", kTus).status == 404);
+}
+
+TEST_CASE("tus: creation-with-upload, termination, and a declared sha256 that does not match", "[daemon][tus]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data");
+  const std::string t = d.admin_token();
+  const std::string data = random_bytes_string(50000, 5);
+
+  auto r = http("POST", d.api("/uploads"), t, data.substr(0, 20000),
+                tus({{"Upload-Length", std::to_string(data.size())},
+                     {"Upload-Metadata", metadata()},
+                     {"Content-Type", "application/offset+octet-stream"}}));
+  REQUIRE(r.status == 201);
+  CHECK(r.header("upload-offset") == "20000");
+  const std::string url = d.url() + r.header("location");
+  CHECK(head_offset(url, t) == 20000);
+
+  auto del = http("DELETE", url, t, "", kTus);
+  CHECK(del.status == 204);
+  CHECK(http("HEAD", url, t, "", kTus).status == 404);
+  CHECK(incoming_files(d) == 0);
+
+  const std::string url2 = create(d, t, data.size(), sha256_hex("something else"));
+  auto done = patch(url2, t, 0, data);
+  CHECK(done.status == 400);
+  CHECK(obj(done)["error"].as_string() == "digest_mismatch");
+  CHECK(stored_files(d.data_dir()) == 0);
+}
+
+TEST_CASE("tus: a partial upload survives kill -9 and resumes at the durable offset", "[daemon][tus]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data");
+  const std::string t = d.add_user("jo", "officer");
+  const std::string data = random_bytes_string(600000, 9);
+  const std::string url = create(d, t, data.size());
+  REQUIRE(patch(url, t, 0, data.substr(0, 250000)).status == 204);
+  d.kill9();
+  d.start();
+  const std::string path = url.substr(url.find("/api/v1/"));
+  const std::string url2 = d.url() + path;
+  CHECK(head_offset(url2, t) == 250000);
+  auto fin = patch(url2, t, 250000, data.substr(250000));
+  REQUIRE(fin.status == 204);
+  const std::string id = fin.header("evidence-id");
+  REQUIRE(!id.empty());
+  auto rec = obj(http("GET", d.api("/evidence/" + id), t));
+  CHECK(rec["sha256"].as_string() == sha256_hex(data));
+}
+
+TEST_CASE("tus: a sender cut off mid-chunk keeps its durable bytes; a second PATCH meanwhile gets 423",
+          "[daemon][tus]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data", {"--body-timeout", "2"});
+  const std::string t = d.admin_token();
+  const std::string data = random_bytes_string(100000, 4);
+  const std::string url = create(d, t, data.size());
+  const std::string path = url.substr(d.url().size());
+
+  RawConnection slow(d.url());
+  slow.send("PATCH " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + t +
+            "\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n"
+            "Content-Length: " + std::to_string(data.size()) + "\r\n\r\n" + data.substr(0, 30000));
+  // Wait until the daemon is inside that PATCH (it counts it as an active upload).
+  for (int i = 0; i < 500; ++i) {
+    auto m = http("GET", d.api("/metrics"), t);
+    if (m.body.find("evidence_active_uploads 1") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto second = patch(url, t, 0, data);
+  CHECK(second.status == 423);
+  // The stalled sender is cut off by the body timeout; what arrived is kept.
+  slow.read_until_close();
+  CHECK(head_offset(url, t) == 30000);
+  auto fin = patch(url, t, 30000, data.substr(30000));
+  CHECK(fin.status == 204);
+  CHECK(!fin.header("evidence-id").empty());
+}
+
+TEST_CASE("tus: expired partial uploads are swept", "[daemon][tus]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data", {"--upload-expiry", "1"});
+  const std::string t = d.admin_token();
+  const std::string url = create(d, t, 1000);
+  REQUIRE(patch(url, t, 0, std::string(10, 'a')).status == 204);
+  long status = 200;
+  for (int i = 0; i < 300 && status == 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status = http("HEAD", url, t, "", kTus).status;
+  }
+  CHECK(status == 404);
+  CHECK(incoming_files(d) == 0);
+}
