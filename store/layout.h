@@ -30,6 +30,7 @@ class Layout {
   std::filesystem::path upload_path(const std::string& upload_id) const;
   std::filesystem::path keys_dir() const { return root_ / "keys"; }
   std::filesystem::path admin_token_path() const { return root_ / "admin.token"; }
+  std::filesystem::path blob_config() const { return root_ / "blobs.json"; }  // ingest/blob_backend.h
 
   // Key and certificate files, all under keys/.
   std::filesystem::path log_private_key() const { return keys_dir() / "log-ed25519.key"; }
