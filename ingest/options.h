@@ -30,6 +30,15 @@ struct ServeOptions {
   std::chrono::seconds sweep_interval{60};
   std::chrono::seconds shutdown_deadline{20};
   std::chrono::milliseconds checkpoint_interval{1000};
+  // Blob backend (ingest/blob_backend.h). Empty blobs_url: the one DIR/blobs.json
+  // records (the local folder when there is none).
+  std::string blobs_url;             // "s3://BUCKET"
+  std::string s3_endpoint;           // empty: the recorded one
+  std::string s3_region;             // empty: the recorded one, else us-east-1
+  std::string lock_mode;             // compliance|governance; empty: recorded, else compliance
+  unsigned retention_days = 0;       // 0: recorded, else 3650
+  bool allow_unlocked = false;       // accept a bucket without Object Lock
+  std::filesystem::path s3_credentials;  // empty: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
 };
 
 }  // namespace evidence::ingest
