@@ -1,0 +1,239 @@
+// Turns bench/run.sh's raw measurements (RAW: scenario TAB metric TAB value) into
+// OUT/RESULTS.md and OUT/*.png (gnuplot). Medians of the rounds; every figure is set
+// against a baseline measured in the same run. Invoked by run.sh with its settings in
+// the environment.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+const E = process.env;
+// Written after looking at the run's numbers and profile (see the report of issue 7).
+const ANALYSIS = `## Reading
+
+(filled in after the final run)
+`;
+const out = E.OUT;
+const raw = {};
+for (const line of fs.readFileSync(E.RAW, 'utf8').split('\n')) {
+  if (!line.trim()) continue;
+  const [s, m, v] = line.split('\t');
+  const key = `${s}.${m}`;
+  (raw[key] ??= []).push(Number(v));
+}
+const median = (xs) => {
+  if (!xs || xs.length === 0) return NaN;
+  const a = [...xs].sort((x, y) => x - y);
+  const h = a.length >> 1;
+  return a.length % 2 ? a[h] : (a[h - 1] + a[h]) / 2;
+};
+const M = (k) => median(raw[k]);
+const all = (k) => (raw[k] ?? []).map((v) => fmt(v)).join(', ');
+function fmt(x, d) {
+  if (!Number.isFinite(x)) return 'n/a';
+  if (d !== undefined) return x.toFixed(d);
+  const a = Math.abs(x);
+  return a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : a >= 1 ? x.toFixed(2) : x.toFixed(3);
+}
+
+const sizeMib = Number(E.SIZE_MIB);
+const rate = (secs) => sizeMib / secs;  // MiB/s
+const single = {
+  openssl: rate(M('single.openssl_s')),
+  dd: rate(M('single.dd_fsync_s')),
+  nginx: rate(M('single.nginx_s')),
+  ours: rate(M('single.ours_s')),
+  tus_ours: rate(M('tus.ours_s')),
+  tus_node: rate(M('tus.node_s')),
+};
+const blobMib = Number(E.BLOB_BYTES) / 1048576;
+const verify = { openssl: blobMib / M('verify.openssl_s'), ours: blobMib / M('verify.ours_s') };
+const conc = M('conc.ours_mib_s');
+const small = M('small.ours_items_s');
+
+// metric, ours, baseline name, baseline, ratio, target text, target ratio (ratio/target >= 1 means met)
+const rows = [];
+const add = (what, ours, unit, baseName, base, ratio, targetText, score) =>
+  rows.push({ what, ours, unit, baseName, base, ratio, targetText, score });
+add(`1. one ${sizeMib} MiB upload (curl, POST /evidence)`, single.ours, 'MiB/s', 'openssl dgst -sha256', single.openssl,
+  single.ours / single.openssl, '>= 0.8', single.ours / single.openssl / 0.8);
+add('1. same', single.ours, 'MiB/s', 'nginx-light body to file', single.nginx, single.ours / single.nginx, '>= 1.0',
+  single.ours / single.nginx);
+add('1. same', single.ours, 'MiB/s', 'dd conv=fsync', single.dd, single.ours / single.dd, '(info)', NaN);
+add(`2. tus-js-client, ${E.TUS_CHUNK_MIB} MiB chunks`, single.tus_ours, 'MiB/s', '@tus/server + file-store', single.tus_node,
+  single.tus_ours / single.tus_node, '(info)', NaN);
+add(`3. ${E.CONC_CLIENTS} x ${E.CONC_MIB} MiB concurrent, total`, conc, 'MiB/s', 'our single upload (1.)', single.ours,
+  conc / single.ours, '>= 0.8', conc / single.ours / 0.8);
+add('3. same', conc, 'MiB/s', `nginx, same load`, M('conc.nginx_mib_s'), conc / M('conc.nginx_mib_s'), '(info)', NaN);
+add('3. p50 latency', M('conc.ours_p50_ms'), 'ms', 'nginx p50', M('conc.nginx_p50_ms'),
+  M('conc.ours_p50_ms') / M('conc.nginx_p50_ms'), '(info)', NaN);
+add('3. p99 latency', M('conc.ours_p99_ms'), 'ms', 'nginx p99', M('conc.nginx_p99_ms'),
+  M('conc.ours_p99_ms') / M('conc.nginx_p99_ms'), '(info)', NaN);
+add(`4. small items, ${E.SMALL_CLIENTS} clients x 64 KiB`, small, 'items/s', 'nginx, same load', M('small.nginx_items_s'),
+  small / M('small.nginx_items_s'), '>= 1000 items/s', small / 1000);
+add('4. p99 latency', M('small.ours_p99_ms'), 'ms', 'nginx p99', M('small.nginx_p99_ms'),
+  M('small.ours_p99_ms') / M('small.nginx_p99_ms'), '(info)', NaN);
+add('5. peak memory, one upload (VmHWM)', M('single.ours_hwm_mib'), 'MiB', 'target 64 MiB', 64,
+  M('single.ours_hwm_mib') / 64, '< 1.0 of 64 MiB', 64 / M('single.ours_hwm_mib'));
+add('5. peak memory, tus upload', M('tus.ours_hwm_mib'), 'MiB', '@tus/server (node) peak', M('tus.node_hwm_mib'),
+  M('tus.ours_hwm_mib') / M('tus.node_hwm_mib'), '(info)', NaN);
+add(`5. peak memory, ${E.CONC_CLIENTS}-way`, M('conc.ours_hwm_mib'), 'MiB', 'target 256 MiB', 256,
+  M('conc.ours_hwm_mib') / 256, '< 1.0 of 256 MiB', 256 / M('conc.ours_hwm_mib'));
+add('5. peak memory, small items', M('small.ours_hwm_mib'), 'MiB', 'target 256 MiB', 256, M('small.ours_hwm_mib') / 256,
+  '(info)', NaN);
+add(`6. GET /cases/{C} p99 at ${E.INDEX_ITEMS} items`, M('index.http_p99_ms'), 'ms', 'GET /healthz p99 (HTTP floor)',
+  M('index.healthz_p99_ms'), M('index.http_p99_ms') / M('index.healthz_p99_ms'), '< 2 ms', 2 / M('index.http_p99_ms'));
+add('6. GET /cases/{C} p50', M('index.http_p50_ms'), 'ms', 'GET /healthz p50', M('index.healthz_p50_ms'),
+  M('index.http_p50_ms') / M('index.healthz_p50_ms'), '(info)', NaN);
+add('6. in process: items_in_case + records, p99', M('index.list_p99_ms'), 'ms', 'items_in_case alone, p99',
+  M('index.ids_p99_ms'), M('index.list_p99_ms') / M('index.ids_p99_ms'), '(info)', NaN);
+add(`7. evidenced verify over ${fmt(blobMib, 0)} MiB of blobs`, verify.ours, 'MiB/s', 'openssl dgst -sha256', verify.openssl,
+  verify.ours / verify.openssl, '>= 1.6', verify.ours / verify.openssl / 1.6);
+
+const met = (r) => (Number.isFinite(r.score) ? (r.score >= 1 ? '**yes**' : '**no**') : '');
+
+// ---- plots ------------------------------------------------------------------------
+function plot(name, title, ylabel, data, extra = '') {
+  const dat = path.join(out, `.${name}.dat`);
+  fs.writeFileSync(dat, data.map(([l, v]) => `"${l}" ${Number.isFinite(v) ? v : 0}`).join('\n') + '\n');
+  const script = `
+set terminal pngcairo size 900,480 font "sans,10"
+set output "${path.join(out, name + '.png')}"
+set title "${title}"
+set ylabel "${ylabel}"
+set style data histograms
+set style fill solid 0.8 border -1
+set boxwidth 0.7
+set grid ytics
+set yrange [0:*]
+set xtics rotate by -20 scale 0
+unset key
+${extra}
+plot "${dat}" using 2:xtic(1) lc rgb "#3b6ea5", "" using 0:2:(sprintf("%.2f",$2)) with labels offset 0,0.7 notitle
+`;
+  execFileSync('gnuplot', [], { input: script });
+  fs.unlinkSync(dat);
+}
+const plots = [];
+try {
+  plot('single', `One ${sizeMib} MiB file over loopback (median of ${E.RUNS}): MiB/s, higher is better`, 'MiB/s', [
+    ['openssl dgst -sha256', single.openssl],
+    ['dd conv=fsync', single.dd],
+    ['nginx-light to file', single.nginx],
+    ['ours: curl POST', single.ours],
+    ['ours: tus-js-client', single.tus_ours],
+    ['@tus/server: tus-js-client', single.tus_node],
+  ]);
+  plots.push('single.png');
+  plot('targets', 'Each target: measured / required (1.0 = target met; higher is better)', 'ratio to target',
+    rows.filter((r) => Number.isFinite(r.score)).map((r) => [r.what.replace(/^(\d\.).*?(,|$).*/, '$1') + ' ' +
+      ({ '>= 0.8': '', '>= 1.0': '' }[r.targetText] ?? '') + shortName(r), r.score]),
+    'set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb "red" lw 2');
+  plots.push('targets.png');
+  plot('latency', 'Latency p99 (median of rounds), ms, log scale: ours against the same load on the baseline',
+    'ms', [
+      [`${E.CONC_CLIENTS}-way ours`, M('conc.ours_p99_ms')],
+      [`${E.CONC_CLIENTS}-way nginx`, M('conc.nginx_p99_ms')],
+      ['small items ours', M('small.ours_p99_ms')],
+      ['small items nginx', M('small.nginx_p99_ms')],
+      ['GET /cases/{C}', M('index.http_p99_ms')],
+      ['GET /healthz', M('index.healthz_p99_ms')],
+    ], 'set logscale y; set yrange [0.01:*]');
+  plots.push('latency.png');
+} catch (e) {
+  console.error(`report: gnuplot failed: ${e}`);
+}
+function shortName(r) {
+  const n = {
+    'openssl dgst -sha256': r.what.startsWith('7') ? 'verify / openssl' : 'upload / openssl',
+    'nginx-light body to file': 'upload / nginx',
+    'our single upload (1.)': 'concurrent / single',
+    'nginx, same load': 'small items/s / 1000',
+    'target 64 MiB': 'memory, one upload',
+    'target 256 MiB': 'memory, concurrent',
+    'GET /healthz p99 (HTTP floor)': 'case listing p99',
+  };
+  return n[r.baseName] ?? r.baseName;
+}
+
+// ---- RESULTS.md --------------------------------------------------------------------
+const L = [];
+L.push('# Performance results (issue 7)', '');
+L.push(`Written by \`bench/run.sh\`${E.SMOKE === '1' ? ' (**SMOKE=1: tiny sizes, not a measurement**)' : ''} on ` +
+  `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}; the suite took ${E.TOTAL_S} s. Every figure is the median of ` +
+  `${E.RUNS} rounds; each round measures ours and its baseline back to back, so a ratio compares like with like ` +
+  'on this shared machine. Loopback only.', '');
+L.push('## Machine', '');
+L.push('| | |', '|---|---|');
+L.push(`| cores (nproc) | ${E.NPROC} |`);
+L.push(`| CPU | ${E.CPU} (SHA extensions: ${E.SHA_NI}) |`);
+L.push(`| memory | ${E.MEM} |`);
+L.push(`| disk | ${E.DISK} (rotational: ${E.ROTA}) |`);
+L.push(`| kernel | ${E.KERNEL} |`);
+L.push(`| load average (1, 5, 15 min) | before: ${E.LOAD_BEFORE}; after: ${E.LOAD_AFTER} |`);
+L.push(`| daemon | \`evidenced serve --workers ${E.WORKERS} --max-uploads-per-user 0\`, Release build, embedded TSA |`);
+L.push('');
+L.push('## Against the targets', '');
+L.push('| measure | ours | baseline (same run) | baseline | ratio ours/baseline | target | met |');
+L.push('|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  L.push(`| ${r.what} | ${fmt(r.ours)} ${r.unit} | ${r.baseName} | ${fmt(r.base)} ${r.unit} | ${fmt(r.ratio, 2)} | ` +
+    `${r.targetText} | ${met(r)} |`);
+}
+L.push('');
+for (const p of plots) L.push(`![${p}](${p})`, '');
+L.push('## Every round', '');
+L.push('| scenario.metric | median | rounds |', '|---|---|---|');
+for (const k of Object.keys(raw)) L.push(`| ${k} | ${fmt(M(k))} | ${all(k)} |`);
+L.push('');
+L.push('## What was run', '');
+L.push(`- 1: a ${sizeMib} MiB file of AES-CTR output (incompressible), read once beforehand so every contender reads ` +
+  'it from the page cache. `openssl dgst -sha256 FILE`; `dd if=FILE of=OUT bs=1M conv=fsync`; ' +
+  '`curl -X POST -T FILE` to a fresh daemon (`evidenced init` + `serve`) at `/api/v1/evidence`, which hashes, ' +
+  'writes, fsyncs, renames, time-stamps, commits to LMDB (fsync) and answers with the receipt; the same curl to ' +
+  'nginx-light (bench/nginx/nginx.conf.in: `client_body_in_file_only on`, answers 201 once the body is in the ' +
+  'file; nginx neither hashes nor fsyncs). Rates are size / wall time.');
+L.push(`- 2: bench/node/tus_upload.mjs (tus-js-client ${'4.3.1'}) with ${E.TUS_CHUNK_MIB} MiB PATCHes, to our ` +
+  '`/api/v1/uploads` (each PATCH is fdatasynced before its offset is recorded) and to bench/node/tus_server.mjs ' +
+  '(@tus/server 2.4.5 + @tus/file-store 2.1.1, which does not fsync).');
+L.push(`- 3: bench_load (bench/load.cpp): ${E.CONC_CLIENTS} threads, one connection each, start together, each ` +
+  `POSTs one distinct ${E.CONC_MIB} MiB body; total = bytes / wall time of the whole batch; latency per request.`);
+L.push(`- 4: bench_load with ${E.SMALL_CLIENTS} clients x ${E.SMALL_PER_CLIENT} items of 64 KiB each, keep-alive. ` +
+  'Each item is answered only after its blob is fsynced and its LMDB transaction (record, time-stamp token, ' +
+  `custody entry) committed. Afterwards \`evidenced verify\` checked the store offline: ${E.SMALL_CHECKED} items ` +
+  `intact of ${E.SMALL_EXPECTED} uploaded (-1 would mean problems found).`);
+L.push('- 5: VmHWM of the daemon from /proc/PID/status just before it is stopped; a fresh daemon per round.');
+L.push(`- 6: bench_case_index (bench/case_index.cpp) fills an index with **N = ${E.INDEX_ITEMS}** tiny fake items ` +
+  'through `Index::commit_evidence_batch` (10,000 per transaction), 20 items per case, consecutive items in ' +
+  `different cases (index: ${E.INDEX_MIB} MiB); it times \`items_in_case\` and the route's reads in process; then ` +
+  'bench_load GETs `/api/v1/cases/BENCH-{random}` 1000 times over one keep-alive connection (a case of 20 items: ' +
+  'about 20 records as JSON), and `/healthz` 500 times as the HTTP floor.');
+L.push(`- 7: \`evidenced verify --data DIR\` (records, tokens, log, and a re-hash of every blob) against ` +
+  `\`openssl dgst -sha256\` of the same blob files (${fmt(blobMib, 0)} MiB, ${E.CONC_CLIENTS} x ${E.CONC_MIB} MiB ` +
+  `x ${E.RUNS} items from scenario 3), page cache warm for both.`);
+L.push('');
+// ---- profile ------------------------------------------------------------------------
+const prof = (f) => {
+  const p = path.join(out, f);
+  if (!fs.existsSync(p)) return null;
+  const t = fs.readFileSync(p, 'utf8');
+  fs.unlinkSync(p);
+  return t;
+};
+const st = prof('.profile_strace.txt');
+const cpu = prof('.profile_cpu.txt');
+if (st || cpu) {
+  L.push('## Profile of the small-item path', '');
+  L.push(`One extra round of scenario 4, not counted above. The daemon mostly waits: \`strace -c -f -w\` ` +
+    'sums the wall time each syscall took across all threads (futex = threads parked: the I/O threads between ' +
+    'requests, workers waiting for a group commit or a checkpoint).', '');
+  if (st) L.push('```', st.trimEnd(), '```', '');
+  if (cpu) {
+    L.push(E.PROF_TOOL === 'callgrind'
+      ? '`perf stat -e instructions` is not supported in this VM (no hardware counters), so CPU by function comes ' +
+        'from `valgrind --tool=callgrind` on a smaller run (4 clients x 8 items; inclusive instruction counts, top 25):'
+      : 'CPU by function (`perf record`, top 25):', '');
+    L.push('```', cpu.trimEnd(), '```', '');
+  }
+}
+L.push(ANALYSIS);
+fs.writeFileSync(path.join(out, 'RESULTS.md'), L.join('\n') + '\n');
