@@ -243,3 +243,34 @@ TEST_CASE("several files upload in parallel, each with its own verified receipt"
     CHECK(r.at("sha256").as_string() == sha256_hex_of_file(f));
   }
 }
+
+TEST_CASE("an upload whose receipt does not verify against the pinned log key is not reported as success",
+          "[evidencectl][daemon]") {
+  TempDir tmp;
+  Daemon d(tmp / "data");
+  Ctl ctl(tmp / "home");
+  ctl.server = d.url();
+  ctl.token = d.add_user("frank", "officer");
+  // Pin, for this log's origin, a key that is not the log's (as if the server had
+  // been replaced by one with another key since the station first used it).
+  const auto cp = http("GET", d.api("/log/checkpoint"), ctl.token);
+  REQUIRE(cp.status == 200);
+  std::string note = cp.body;
+  if (!note.empty() && note[0] == '{') note = std::string(json::parse(note).as_object().at("checkpoint").as_string());
+  const std::string origin = note.substr(0, note.find('\n'));
+  const auto other = evidence::note::Ed25519Key::generate();
+  const auto wrong = evidence::note::Verifier::for_key(origin, other.public_key()).to_string();
+  fs::create_directories(ctl.config_dir());
+  write_text(ctl.config_dir() / "known_logs.json",
+             json::serialize(json::object{{"logs", json::object{{origin, json::object{{"log_key", wrong}}}}}}));
+
+  const auto file = tmp / "clip.mp4";
+  write_random_file(file, 64 * 1024, 8);
+  const auto up = ctl.run({"upload", file.string(), "--officer", "frank", "--device", "cam-5"});
+  INFO(up.out << up.err);
+  CHECK(up.exit_code == 1);
+  CHECK(up.out.find("receipt verified") == std::string::npos);
+  CHECK(up.err.find("FAIL  checkpoint_signature") != std::string::npos);
+  CHECK(up.err.find("pinned") != std::string::npos);
+  CHECK(fs::exists(file.string() + ".receipt.json"));  // kept for inspection
+}
