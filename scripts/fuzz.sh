@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/fuzz_*.cpp) with clang-14, ASan and UBSan, and
+# runs each for FUZZ_SECONDS (default 30) from its seed corpus fuzz/corpus/<name>/.
+# Exits non-zero when any target finds a crash; the input that crashed is kept as
+# $FUZZ_OUT/<target>-crash-* (see docs/reliability.md to reproduce and pin it).
+#
+#   FUZZ_SECONDS=600 scripts/fuzz.sh                 # longer
+#   FUZZ_TARGETS="fuzz_http_headers fuzz_media" scripts/fuzz.sh
+#   FUZZ_BUILD=/work/build-fuzz FUZZ_OUT=/tmp/fuzz scripts/fuzz.sh
+#
+# Library code is compiled with -fsanitize=fuzzer-no-link so that libFuzzer sees
+# coverage inside store/, verify/ and ingest/, not only in the target files.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${FUZZ_BUILD:-$root/build-fuzz}
+out=${FUZZ_OUT:-$build/fuzz-out}
+seconds=${FUZZ_SECONDS:-30}
+"$root/scripts/install-deps.sh" "$root/scripts/packages-fuzz.txt"
+
+flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
+CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DEVIDENCE_FUZZ=ON -DEVIDENCE_TESTS=OFF -DEVIDENCE_BENCH=OFF \
+  -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" >/dev/null
+ninja -C "$build" -j"$(nproc)" fuzz_targets
+
+targets=${FUZZ_TARGETS:-$(cd "$root/fuzz" && ls fuzz_*.cpp | sed 's/\.cpp$//')}
+mkdir -p "$out"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+failed=()
+for t in $targets; do
+  seeds="$root/fuzz/corpus/${t#fuzz_}"
+  work="$out/corpus-$t"  # new inputs go here, not into the repository
+  mkdir -p "$work"
+  args=("-max_total_time=$seconds" "-timeout=25" "-rss_limit_mb=2048" "-print_final_stats=1"
+        "-artifact_prefix=$out/$t-")
+  [[ -f "$root/fuzz/$t.dict" ]] && args+=("-dict=$root/fuzz/$t.dict")
+  echo "== $t (${seconds}s)"
+  dirs=("$work")
+  [[ -d "$seeds" ]] && dirs+=("$seeds")
+  if ! "$build/fuzz/$t" "${args[@]}" "${dirs[@]}" > "$out/$t.log" 2>&1; then
+    failed+=("$t")
+    tail -n 60 "$out/$t.log"
+  else
+    grep -E "stat::number_of_executed_units|stat::new_units_added" "$out/$t.log" | tr '\n' ' '; echo
+  fi
+done
+if ((${#failed[@]})); then
+  echo "fuzz: crashes in: ${failed[*]} (inputs: $out/<target>-crash-*)" >&2
+  exit 1
+fi
+echo "fuzz: no crashes"
