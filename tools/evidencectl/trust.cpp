@@ -74,8 +74,13 @@ evidence::ReceiptCheck check_receipt(const json::object& receipt, const fs::path
                                      const TrustOptions& trust, Http* online) {
   const fs::path pins_file = trust.known_logs.empty() ? config_dir() / "known_logs.json" : trust.known_logs;
   const std::string origin = evidence::receipt_log_origin(receipt);
-  std::lock_guard lock(pins_mutex());
-  const Pin pinned = origin.empty() ? Pin{} : load_pin(pins_file, origin);
+  // The pins file is shared by parallel uploads: read and write it under the lock,
+  // but hash and verify outside it.
+  Pin pinned;
+  if (!origin.empty()) {
+    std::lock_guard lock(pins_mutex());
+    pinned = load_pin(pins_file, origin);
+  }
 
   // Offered keys: the receipt's own, else the server's (when we may ask it).
   Pin offered{str(receipt, "log_key"), str(receipt, "tsa_ca_pem")};
@@ -111,7 +116,8 @@ evidence::ReceiptCheck check_receipt(const json::object& receipt, const fs::path
     if (!pinned.tsa_ca_pem && !trust.tsa_ca_pem) to_pin.tsa_ca_pem = tsa_ca;
     if (to_pin.log_key || to_pin.tsa_ca_pem) {
       try {
-        save_pin(pins_file, origin, to_pin);
+        std::lock_guard lock(pins_mutex());
+        save_pin(pins_file, origin, to_pin);  // keeps a pin another thread set meanwhile
       } catch (const Failure& e) {
         warn(std::string("note: could not pin the log's keys: ") + e.what());
       }
