@@ -27,7 +27,7 @@ json::object read_json(const fs::path& p) { return json::parse(read_file(p)).as_
 
 }  // namespace
 
-TEST_CASE("an uploaded file's receipt verifies; a changed file or receipt does not", "[evidencectl][daemon]") {
+TEST_CASE("an uploaded file's receipt verifies but a changed file or receipt does not", "[evidencectl][daemon]") {
   TempDir tmp;
   Daemon d(tmp / "data");
   Ctl ctl(tmp / "home");
