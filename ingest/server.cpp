@@ -30,6 +30,7 @@
 #include "ingest/headers.h"
 #include "ingest/logging.h"
 #include "ingest/service.h"
+#include "ingest/web_assets.h"
 #include "store/error.h"
 
 namespace evidence::ingest {
@@ -234,6 +235,22 @@ Task<void> write_response(Stream& s, Response& r, bool keep_alive, const ServeOp
   }
 }
 
+// The web console's files (docs/console.md): public, so no auth; everything they show
+// comes from the API with the user's token. blob: is allowed for images and media
+// because poster frames (and footage without the service worker) are blob URLs.
+Response web_asset_response(const WebAsset& asset) {
+  Response r;
+  r.headers.set(http::field::content_type, asset.content_type);
+  r.headers.set("Content-Security-Policy",
+                "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:; object-src 'none'; "
+                "base-uri 'none'; frame-ancestors 'none'; form-action 'self'");
+  r.headers.set("X-Content-Type-Options", "nosniff");
+  r.headers.set("Referrer-Policy", "no-referrer");
+  r.headers.set(http::field::cache_control, "no-cache");
+  r.body = std::string(asset.body);
+  return r;
+}
+
 // Authenticates, checks the role, runs the handler; every failure becomes a JSON error.
 template <class Stream>
 Task<Response> dispatch(Server& srv, Stream& stream, beast::flat_buffer& buffer,
@@ -257,6 +274,9 @@ Task<Response> dispatch(Server& srv, Stream& stream, beast::flat_buffer& buffer,
     if (!parsed) throw HttpError{http::status::bad_request, "bad_target", "the request target is not a valid path"};
     req.url = *parsed;
     std::string_view path = req.url.encoded_path();
+    if (req.method == http::verb::get && !path.starts_with("/api/")) {
+      if (const WebAsset* asset = find_web_asset(path)) co_return web_asset_response(*asset);
+    }
     constexpr std::string_view prefix = "/api/v1";
     if (path.substr(0, prefix.size()) != prefix || (path.size() > prefix.size() && path[prefix.size()] != '/')) {
       throw HttpError{http::status::not_found, "not_found", "no such route"};
