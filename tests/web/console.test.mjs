@@ -398,6 +398,7 @@ try {
     assert.equal(await page.locator('#nav a[href="#/log"]').count(), 0);
     await page.goto(`${uiBase}/#/item/${itemId}`);
     await page.waitForSelector('#link-case');
+    assert.equal(await page.locator('#verify-item').count(), 0, 'verifying is for auditors');
     await page.fill('#link-case', 'B/2026 0001');
     await page.press('#link-case', 'Enter');
     await page.waitForSelector('#cases a[href="#/case/B%2F2026%200001"]');

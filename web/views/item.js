@@ -293,7 +293,7 @@ function timestampSection(r) {
 function verifySection(record, ctx, refreshCustody) {
   const section = h('section', { class: 'card', id: 'verify' }, h('h2', {}, 'Verification'));
   if (!ctx.can('verify')) {
-    section.append(h('p', { class: 'muted' }, 'Verification is done by reviewers and auditors.'));
+    section.append(h('p', { class: 'muted' }, 'Verification is done by auditors.'));
     return section;
   }
   const out = h('div', { id: 'verify-result', 'aria-live': 'polite' });
