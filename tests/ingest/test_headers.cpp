@@ -105,7 +105,7 @@ TEST_CASE("Range: single byte ranges, suffixes, ignored forms and 416", "[header
   CHECK(status_of([] { parse_range("bytes=0-", 0); }) == 416);
   CHECK(status_of([] { parse_range("bytes=-1", 0); }) == 416);
   // Every range that is returned lies within the content.
-  for (const char* h : {"bytes=0-0", "bytes=-1", "bytes=999-", "bytes= 3 - 7 ", "bytes=0-18446744073709551615"}) {
+  for (const char* h : {"bytes=0-0", "bytes=-1", "bytes=999-", "bytes= 3 - 7 ", "bytes=0-9999999999999999999"}) {
     auto x = parse_range(h, 1000);
     REQUIRE(x);
     CHECK(x->first <= x->last);

@@ -1,0 +1,273 @@
+// Hostile and careless clients against the real daemon: half-sent headers and
+// stalled bodies are cut off by the timeouts, idle keep-alive connections are closed,
+// the connection cap holds, one user cannot run more than the configured number of
+// uploads at once (429), oversized headers get 431, absurd sizes 413, and thousands
+// of 1-byte PATCHes on one upload leave file handles and memory bounded.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <curl/curl.h>
+#include <fstream>
+#include <thread>
+
+#include "tests/ingest/daemon_fixture.h"
+
+using namespace evidence;
+using namespace evidence::test;
+
+namespace {
+
+int port_of(const Daemon& d) { return std::stoi(d.url().substr(d.url().rfind(':') + 1)); }
+
+// A raw TCP connection to the daemon, for clients that misbehave on purpose.
+class RawConn {
+ public:
+  explicit RawConn(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  }
+  ~RawConn() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  void send(const std::string& s) {
+    REQUIRE(::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()));
+  }
+  // Reads until the peer closes or `limit` passes; true when it closed (EOF or reset).
+  // What it sent before closing is kept in received().
+  bool closed_within(std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    char buf[4096];
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      if (left <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return true;
+      received_.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  const std::string& received() const { return received_; }
+
+ private:
+  int fd_ = -1;
+  std::string received_;
+};
+
+std::size_t fd_count(int pid) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+  return n;
+}
+
+std::size_t rss_kib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+  }
+  return 0;
+}
+
+std::string tus_meta() { return "officer " + b64("Abuse") + ",device " + b64("cam-a"); }
+
+std::string new_upload(const Daemon& d, const std::string& token, std::size_t length) {
+  auto r = http("POST", d.api("/uploads"), token, "",
+                {{"Tus-Resumable", "1.0.0"}, {"Upload-Length", std::to_string(length)}, {"Upload-Metadata", tus_meta()}});
+  REQUIRE(r.status == 201);
+  return r.header("location");
+}
+
+}  // namespace
+
+TEST_CASE("a half-sent header, an idle keep-alive connection and a stalled body are cut off", "[daemon][abuse]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data", {"--header-timeout", "2", "--body-timeout", "2"});
+  const std::size_t files_before = stored_files(d.data_dir());
+  {
+    RawConn c(port_of(d));
+    c.send("GET /api/v1/healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    CHECK(c.closed_within(std::chrono::seconds(30)));
+  }
+  {
+    RawConn c(port_of(d));
+    c.send("GET /api/v1/healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(c.closed_within(std::chrono::seconds(30)));  // keep-alive, then idle
+    CHECK(c.received().find("200 OK") != std::string::npos);
+  }
+  {
+    RawConn c(port_of(d));
+    c.send("POST /api/v1/evidence?officer=Abuse&device=cam HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+           d.admin_token() + "\r\nContent-Length: 100000\r\n\r\n" + std::string(1000, 'x'));
+    CHECK(c.closed_within(std::chrono::seconds(30)));
+  }
+  // The stalled one-shot stored nothing (its temporary file goes as the request
+  // unwinds, just after the timeout closed the socket), and the daemon still serves.
+  for (int i = 0; i < 100 && stored_files(d.data_dir()) != files_before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(stored_files(d.data_dir()) == files_before);
+  CHECK(http("GET", d.api("/healthz")).status == 200);
+}
+
+TEST_CASE("the connection cap refuses connections beyond it and recovers", "[daemon][abuse]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data", {"--max-connections", "4", "--header-timeout", "60"});
+  std::vector<std::unique_ptr<RawConn>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<RawConn>(port_of(d)));
+    held.back()->send("GET /api/v1/healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  // Let the daemon accept all four (each answered once and kept alive).
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  RawConn extra(port_of(d));
+  extra.send("GET /api/v1/healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(extra.closed_within(std::chrono::seconds(20)));
+  CHECK(extra.received().empty());
+  held.clear();
+  // Slots come back as connections close.
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    try {
+      served = http("GET", d.api("/healthz")).status == 200;
+    } catch (const std::exception&) {
+    }
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(served);
+}
+
+TEST_CASE("one user runs at most --max-uploads-per-user uploads at once; others get 429", "[daemon][abuse]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data", {"--max-uploads-per-user", "2", "--body-timeout", "30"});
+  const std::string officer = d.add_user("Busy Officer", "officer");
+  // Two uploads that send their header and part of the body, then wait.
+  std::vector<std::unique_ptr<RawConn>> slow;
+  for (int i = 0; i < 2; ++i) {
+    slow.push_back(std::make_unique<RawConn>(port_of(d)));
+    slow.back()->send("POST /api/v1/evidence?officer=Busy&device=cam HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                      officer + "\r\nContent-Length: 100000\r\n\r\n" + std::string(100, 'x'));
+  }
+  auto third = [&] { return http("POST", d.api("/evidence?officer=Busy&device=cam"), officer, "third"); };
+  HttpResponse r;
+  for (int i = 0; i < 50; ++i) {  // until the daemon has started both slow ones
+    r = third();
+    if (r.status == 429) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(r.status == 429);
+  CHECK(obj(r).at("error").as_string() == "too_many_uploads");
+  CHECK(!r.header("retry-after").empty());
+  // Another user is not affected; a tus PATCH of the same user is capped too.
+  CHECK(http("POST", d.api("/evidence?officer=Other&device=cam"), d.admin_token(), "other").status == 201);
+  const std::string loc = new_upload(d, officer, 3);
+  auto p = http("PATCH", d.url() + loc, officer, "abc",
+                {{"Tus-Resumable", "1.0.0"}, {"Upload-Offset", "0"}, {"Content-Type", "application/offset+octet-stream"}});
+  CHECK(p.status == 429);
+  // Slots are given back when the slow uploads end.
+  slow.clear();
+  bool ok = false;
+  for (int i = 0; i < 50 && !ok; ++i) {
+    ok = third().status == 201;
+    if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(ok);
+}
+
+TEST_CASE("oversized headers get 431, absurd sizes 413, and the daemon keeps serving", "[daemon][abuse]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data", {"--max-upload-bytes", "1048576"});
+  auto big = http("GET", d.api("/healthz"), "", "", {{"X-Big", std::string(64 * 1024, 'a')}});
+  CHECK(big.status == 431);
+  auto many = [] {
+    Headers h;
+    for (int i = 0; i < 2000; ++i) h.push_back({"X-H" + std::to_string(i), std::string(20, 'b')});
+    return h;
+  }();
+  CHECK(http("GET", d.api("/healthz"), "", "", many).status == 431);
+
+  auto tus_create = [&](const std::string& length) {
+    return http("POST", d.api("/uploads"), d.admin_token(), "",
+                {{"Tus-Resumable", "1.0.0"}, {"Upload-Length", length}, {"Upload-Metadata", tus_meta()}});
+  };
+  auto huge = tus_create("1048577");
+  CHECK(huge.status == 413);
+  CHECK(obj(huge).contains("error"));
+  CHECK(tus_create("9223372036854775807").status == 413);
+  CHECK(tus_create("99999999999999999999999").status == 400);  // not a 64-bit number at all
+  // A one-shot body over the limit is refused from its Content-Length, unread.
+  auto body = http("POST", d.api("/evidence?officer=Abuse&device=cam"), d.admin_token(), std::string(1048577, 'z'));
+  CHECK(body.status == 413);
+  // A PATCH that would go past Upload-Length.
+  const std::string loc = new_upload(d, d.admin_token(), 10);
+  auto past = http("PATCH", d.url() + loc, d.admin_token(), std::string(11, 'p'),
+                   {{"Tus-Resumable", "1.0.0"}, {"Upload-Offset", "0"}, {"Content-Type", "application/offset+octet-stream"}});
+  CHECK(past.status == 413);
+  CHECK(http("GET", d.api("/healthz")).status == 200);
+  CHECK(stored_files(d.data_dir()) == 1);  // only the empty partial upload file
+}
+
+TEST_CASE("thousands of 1-byte PATCHes on one upload keep file handles and memory bounded", "[daemon][abuse]") {
+  const char* env = std::getenv("ABUSE_PATCHES");
+  const std::size_t patches = env ? std::stoul(env) : 2000;
+  TempDir dir;
+  Daemon d(dir.path() / "data");
+  const std::string data = random_bytes_string(patches, 5);
+  const std::string url = d.url() + new_upload(d, d.admin_token(), data.size());
+
+  // One keep-alive connection, as a client would use (and cheaper than 2000 connects).
+  CURL* curl = curl_easy_init();
+  REQUIRE(curl);
+  std::string sink;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PATCH");
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
+  std::size_t before_fds = 0, before_rss = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    if (i == 100) {
+      before_fds = fd_count(d.pid());
+      before_rss = rss_kib(d.pid());
+    }
+    curl_slist* h = nullptr;
+    h = curl_slist_append(h, ("Authorization: Bearer " + d.admin_token()).c_str());
+    h = curl_slist_append(h, "Tus-Resumable: 1.0.0");
+    h = curl_slist_append(h, "Content-Type: application/offset+octet-stream");
+    h = curl_slist_append(h, ("Upload-Offset: " + std::to_string(i)).c_str());
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, data.data() + i);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(1));
+    const CURLcode rc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    if (rc != CURLE_OK || status != 204) {
+      curl_easy_cleanup(curl);
+      FAIL("PATCH " << i << ": " << curl_easy_strerror(rc) << " status " << status);
+    }
+  }
+  curl_easy_cleanup(curl);
+  const std::size_t after_fds = fd_count(d.pid()), after_rss = rss_kib(d.pid());
+  INFO("fds " << before_fds << " -> " << after_fds << ", VmRSS " << before_rss << " -> " << after_rss << " KiB");
+  CHECK(after_fds <= before_fds + 4);
+  CHECK(after_rss <= before_rss + 32 * 1024);
+  // And the upload completed into evidence with the right bytes.
+  auto head = http("HEAD", url, d.admin_token(), "", {{"Tus-Resumable", "1.0.0"}});
+  REQUIRE(head.status == 200);
+  const std::string id = head.header("evidence-id");
+  REQUIRE(!id.empty());
+  auto content = http("GET", d.api("/evidence/" + id + "/content"), d.admin_token());
+  CHECK(content.body == data);
+}
