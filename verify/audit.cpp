@@ -16,6 +16,7 @@
 
 #include "store/error.h"
 #include "verify/audit_passes.h"
+#include "verify/audit_versions.h"
 #include "verify/keys.h"
 #include "verify/tsa.h"
 
@@ -234,7 +235,7 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
   for (const auto& [id, its] : by_blob) {
     bool present = false;
     try {
-      present = blobs.exists(id);
+      present = blob_present(blobs, id, its.front()->record.blob_version);
     } catch (const std::exception&) {
       present = true;  // let the re-hash (with its retry) decide
     }
@@ -309,6 +310,15 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
     }
   }
 
+  // Object versions (S3): every version under an evidence key is one a record names.
+  {
+    std::set<ContentId> versioned;
+    for (const auto& t : tasks) {
+      if (!t.version.empty()) versioned.insert(t.id);
+    }
+    check_versions(blobs, named_versions(index, versioned), report);
+  }
+
   // Pass 3: orphans, for the whole store only.
   if (scope.kind == AuditScope::Kind::all) {
     std::set<ContentId> referenced;
@@ -365,7 +375,8 @@ void draw_bar(std::uint64_t done, std::uint64_t total) {
 }  // namespace
 
 int run_verify_cli(const std::filesystem::path& data_dir, const AuditScope& scope, bool json,
-                   bool progress_on_tty, const std::optional<std::filesystem::path>& extra_tsa_ca) {
+                   bool progress_on_tty, const std::optional<std::filesystem::path>& extra_tsa_ca,
+                   BlobStore* blob_store) {
   try {
     const Layout layout(data_dir);
     std::error_code ec;
@@ -374,7 +385,9 @@ int run_verify_cli(const std::filesystem::path& data_dir, const AuditScope& scop
       return 2;
     }
     const Index index(layout, OpenMode::read_only);
-    LocalBlobStore blobs(layout);
+    std::unique_ptr<BlobStore> local;
+    if (!blob_store) local = std::make_unique<LocalBlobStore>(layout);
+    BlobStore& blobs = blob_store ? *blob_store : *local;
     AuditOptions options;
     if (extra_tsa_ca) {
       std::error_code ec2;

@@ -83,7 +83,9 @@ struct AuditScope {
 };
 
 // One finding. Problem kinds: content_mismatch, blob_missing, record_altered,
-// record_missing, timestamp_invalid, log_inconsistent, signature_invalid.
+// record_missing, timestamp_invalid, log_inconsistent, signature_invalid,
+// extra_version (an object version under an evidence key that no record names:
+// verify/audit_versions.h).
 // Hint kinds: blob_orphan, transient_read_error.
 struct Problem {
   std::string evidence;  // evidence id; empty for findings about the log or a blob
@@ -150,9 +152,12 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
 // stderr when progress_on_tty and stderr is a terminal. Errors go to stderr.
 // `extra_tsa_ca`: a PEM file of further TSA CA certificates to trust besides
 // DIR/keys/tsa-ca.pem (for an instance that uses, or used, an outside TSA).
+// `blob_store`: the instance's backend when it is not the local folder (evidenced
+// opens the S3 backend DIR/blobs.json names: ingest/blob_backend.h).
 // Returns 0 intact, 1 problems found, 2 could not run.
 int run_verify_cli(const std::filesystem::path& data_dir, const AuditScope& scope, bool json,
                    bool progress_on_tty,
-                   const std::optional<std::filesystem::path>& extra_tsa_ca = std::nullopt);
+                   const std::optional<std::filesystem::path>& extra_tsa_ca = std::nullopt,
+                   BlobStore* blob_store = nullptr);
 
 }  // namespace evidence
