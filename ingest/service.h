@@ -116,6 +116,7 @@ void add_evidence_routes(Service& s);
 void add_case_routes(Service& s);
 void add_log_routes(Service& s);
 void add_tus_routes(Service& s);
+void add_hold_routes(Service& s);  // api_hold.cpp: legal hold (admin)
 
 // Removes expired partial tus uploads (file and session); run by the sweeper.
 void sweep_expired_uploads(Service& s);

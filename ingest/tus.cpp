@@ -10,6 +10,7 @@
 
 #include <ctime>
 
+#include "ingest/blob_backend.h"
 #include "ingest/headers.h"
 #include "ingest/logging.h"
 #include "ingest/service.h"
@@ -126,7 +127,10 @@ Task<std::string> complete_upload(Service& s, UploadSession& sess, const AuthUse
     std::error_code ec;
     const bool have_file = std::filesystem::exists(path, ec);
     if (!have_file) {
-      if (id && s.blobs().exists(*id)) return BlobInfo{*id, sess.length, {}, true};
+      // Adopted before a crash: name the version the store kept (S3), as a record must.
+      if (id && s.blobs().exists(*id)) {
+        return BlobInfo{*id, sess.length, stored_version(s.blobs(), *id, sess.length), true};
+      }
       throw Error(Errc::corrupt, "upload " + sess.id + " lost its bytes");
     }
     if (!id) {
