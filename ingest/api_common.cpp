@@ -2,6 +2,7 @@
 // commit of a new item and its receipt.
 #include <boost/json/parse.hpp>
 
+#include "ingest/api_hold.h"
 #include "ingest/logging.h"
 #include "ingest/service.h"
 #include "store/error.h"
@@ -59,6 +60,7 @@ json::object record_json(Service& s, const EvidenceRecord& rec) {
     auto v = json::parse(*media, ec);
     if (!ec) o["media"] = std::move(v);
   }
+  if (has_legal_hold(s.index(), rec.id)) o["legal_hold"] = true;
   return o;
 }
 

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ingest/blob_backend.h"
 #include "ingest/tsa_client.h"
 #include "store/error.h"
 
@@ -55,7 +56,7 @@ Service::Service(const ServeOptions& options)
       layout_(options.data_dir),
       index_(std::make_unique<Index>(layout_, OpenMode::read_write)),
       group_commit_(std::make_unique<GroupCommit>(*index_)),
-      blobs_(std::make_unique<LocalBlobStore>(layout_)),
+      blobs_(open_serve_blob_store(options, layout_)),
       embedded_tsa_(std::make_unique<tsa::EmbeddedTsa>(layout_)),
       signer_(load_log_signer(layout_)) {
   if (!options_.tsa_url.empty()) {
@@ -75,6 +76,7 @@ Service::Service(const ServeOptions& options)
   add_case_routes(*this);
   add_log_routes(*this);
   add_tus_routes(*this);
+  add_hold_routes(*this);
 }
 
 Service::~Service() {

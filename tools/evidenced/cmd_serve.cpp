@@ -16,6 +16,9 @@ struct ServeArgs {
   unsigned threads = 0, workers = 4, max_connections = 1024, max_uploads_per_user = 8;
   std::uint64_t max_upload = 64ull << 30;
   long upload_expiry_s = 24 * 3600, header_timeout_s = 30, body_timeout_s = 60, shutdown_s = 20;
+  std::string blobs, s3_endpoint, s3_region, lock_mode, s3_credentials;
+  unsigned retention_days = 0;
+  bool allow_unlocked = false;
 };
 
 bool split_listen(const std::string& s, std::string& host, std::uint16_t& port) {
@@ -58,6 +61,14 @@ std::function<int()> add_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--shutdown-deadline", a->shutdown_s, "seconds requests in flight get at shutdown")
       ->capture_default_str();
+  cmd->add_option("--blobs", a->blobs, "blob backend: s3://BUCKET (default: the data folder's blobs/)");
+  cmd->add_option("--s3-endpoint", a->s3_endpoint, "S3 endpoint URL (http://127.0.0.1:7480, https://...)");
+  cmd->add_option("--s3-region", a->s3_region, "S3 region (default us-east-1)");
+  cmd->add_option("--lock-mode", a->lock_mode, "Object Lock mode: compliance (default) or governance");
+  cmd->add_option("--retention-days", a->retention_days, "Object Lock retention of new objects (default 3650)");
+  cmd->add_flag("--allow-unlocked", a->allow_unlocked, "accept a bucket without Object Lock (erasable storage)");
+  cmd->add_option("--s3-credentials", a->s3_credentials,
+                  "file with the S3 keys (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)");
   return [a]() {
     ingest::ServeOptions o;
     o.data_dir = a->data;
@@ -78,6 +89,13 @@ std::function<int()> add_serve(CLI::App& app) {
     o.header_timeout = std::chrono::seconds(a->header_timeout_s);
     o.body_timeout = std::chrono::seconds(a->body_timeout_s);
     o.shutdown_deadline = std::chrono::seconds(a->shutdown_s);
+    o.blobs_url = a->blobs;
+    o.s3_endpoint = a->s3_endpoint;
+    o.s3_region = a->s3_region;
+    o.lock_mode = a->lock_mode;
+    o.retention_days = a->retention_days;
+    o.allow_unlocked = a->allow_unlocked;
+    o.s3_credentials = a->s3_credentials;
     if (o.upload_expiry.count() < 3600) o.sweep_interval = std::chrono::seconds(1);
     try {
       return ingest::serve(o);
