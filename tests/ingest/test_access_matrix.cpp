@@ -93,6 +93,12 @@ std::vector<Row> matrix(Fixture& f) {
   rows.push_back({"GET", "/evidence/{}/custody", true, {200, 404, 200, 200, 200}, get(ev + "/custody")});
   rows.push_back({"GET", "/evidence/{}/thumbnail", true, {kAllowed, 404, kAllowed, kAllowed, kAllowed},
                   get(ev + "/thumbnail"), true});
+  rows.push_back({"GET", "/evidence/{}/clip", true, {403, 403, kAllowed, kAllowed, kAllowed},
+                  get(ev + "/clip?start=0&end=1"), true});
+  // Legal holds: admin only (the item is not media, so the answer may be a 4xx).
+  rows.push_back({"POST", "/evidence/{}/hold", true, {403, 403, 403, 403, kAllowed},
+                  [ev, json_ct] { return R{ev + "/hold", R"({"reason":"matrix"})", json_ct}; }, true});
+  rows.push_back({"DELETE", "/evidence/{}/hold", true, {403, 403, 403, 403, kAllowed}, get(ev + "/hold"), true});
   rows.push_back({"POST", "/evidence/{}/cases", true, {403, 403, 201, 403, 201},
                   [ev, json_ct] {
                     static int n = 0;
