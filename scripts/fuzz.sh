@@ -18,7 +18,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
 out=${FUZZ_OUT:-$build/fuzz-out}
 seconds=${FUZZ_SECONDS:-30}
-"$root/scripts/install-deps.sh" "$root/scripts/packages-fuzz.txt"
+if ! command -v clang++-14 >/dev/null || ! compgen -G "/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null; then
+  "$root/scripts/install-deps.sh" "$root/scripts/packages-fuzz.txt"
+fi
 
 flags=${FUZZ_LIB_FLAGS:-"-fsanitize=fuzzer-no-link -fno-omit-frame-pointer"}
 CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
