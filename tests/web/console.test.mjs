@@ -140,14 +140,6 @@ try {
     daemon = await startDaemon(dataDir);
     cleanups.push(() => stopDaemon(daemon));
     uiBase = daemon.base;
-    if (process.env.CONSOLE_PROXY) {
-      // Development only: serve web/ from disk through a proxy to the daemon's API.
-      const port = 20000 + (process.pid % 20000);
-      const proxy = spawn('node', [process.env.CONSOLE_PROXY, daemon.base, String(port)], { stdio: 'ignore' });
-      cleanups.push(() => proxy.kill());
-      uiBase = `http://127.0.0.1:${port}`;
-      await new Promise((r) => setTimeout(r, 500));
-    }
   });
 
   await step('users: an auditor and a reviewer', async () => {
@@ -185,7 +177,6 @@ try {
   });
 
   await step('the daemon serves the console with a strict CSP', async () => {
-    if (process.env.CONSOLE_PROXY) return;
     const res = await fetch(daemon.base + '/');
     assert.equal(res.status, 200, 'GET / serves index.html (is the web asset route wired?)');
     assert.match(res.headers.get('content-type') || '', /text\/html/);
