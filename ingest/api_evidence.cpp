@@ -5,6 +5,7 @@
 
 #include "ingest/headers.h"
 #include "ingest/logging.h"
+#include "ingest/media_jobs.h"
 #include "ingest/service.h"
 #include "store/error.h"
 #include "store/ids.h"
@@ -210,6 +211,7 @@ void add_evidence_routes(Service& s) {
   s.add_route({http::verb::get, "/evidence/{}/custody", true, all, 0, get_custody});
   s.add_route({http::verb::post, "/evidence/{}/cases", true, {Role::reviewer, Role::admin}, 0, link_case});
   s.add_route({http::verb::delete_, "/evidence/{}/cases/{+}", true, {Role::reviewer, Role::admin}, 0, unlink_case});
+  add_media_routes(s);  // api_media.cpp: /thumbnail, /clip; starts the media jobs
 }
 
 }  // namespace evidence::ingest

@@ -1,10 +1,15 @@
 // evidenced: the evidence ingestion daemon (init, serve, verify).
 #include <iostream>
+#include <string>
 #include <vector>
 
 #include "tools/evidenced/commands.h"
+#include "verify/media.h"
 
 int main(int argc, char** argv) {
+  // Hidden: the daemon runs its media work (probe, thumbnail, segments, clip) in a child
+  // process of itself, with a timeout and a memory limit (verify/media.h).
+  if (argc > 1 && std::string(argv[1]) == "media-worker") return evidence::media::media_worker_main(argc - 1, argv + 1);
   CLI::App app{"evidenced: evidence ingestion daemon"};
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, std::function<int()>>> commands;

@@ -1,0 +1,334 @@
+// Media routes (issue 4): an item's poster frame, and a stream-copied sub-range kept as
+// a new evidence item whose ingest custody entry links it to the original.
+//
+//   GET /evidence/{id}/thumbnail             image/jpeg (any role that may read the item)
+//   GET /evidence/{id}/clip?start=S&end=E    201 + receipt (reviewer, auditor, admin)
+#include <boost/json/parse.hpp>
+#include <boost/json/value_to.hpp>
+#include <charconv>
+#include <fstream>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "ingest/logging.h"
+#include "ingest/media_jobs.h"
+#include "ingest/service.h"
+#include "store/codec.h"
+#include "store/error.h"
+#include "store/ids.h"
+#include "store/timefmt.h"
+#include "verify/audit.h"
+#include "verify/media.h"
+
+namespace evidence::ingest {
+namespace {
+
+HttpError pending(const std::string& id, const std::string& what) {
+  return HttpError{http::status::conflict, "media_pending",
+                   what + " of " + id + " is not ready yet (media processing runs after ingest); retry shortly",
+                   {{"Retry-After", "2"}}};
+}
+
+std::optional<json::object> parse_object(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  boost::system::error_code ec;
+  auto v = json::parse(*text, ec);
+  if (ec || !v.is_object()) return json::object{{"error", "stored media information is unreadable"}};
+  return v.as_object();
+}
+
+std::string error_of(const json::object& o) {
+  const auto* e = o.if_contains("error");
+  return e && e->is_string() ? std::string(e->as_string()) : std::string("unknown error");
+}
+
+bool has_video(const json::object& media) {
+  const auto* streams = media.if_contains("streams");
+  if (!streams || !streams->is_array()) return false;
+  for (const auto& st : streams->as_array()) {
+    const auto* t = st.is_object() ? st.as_object().if_contains("type") : nullptr;
+    if (t && t->is_string() && t->as_string() == "video") return true;
+  }
+  return false;
+}
+
+// --- thumbnail -----------------------------------------------------------------------
+
+Task<Response> get_thumbnail(Service& s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const Bytes jpeg = co_await blocking(s.workers(), [&s, &rec, &req]() -> Bytes {
+    auto& index = s.index();
+    const auto media = parse_object(index.get_derived(kMediaKind, rec.id));
+    if (!media) throw pending(rec.id, "the media information");
+    if (media->contains("error")) {
+      throw HttpError{http::status::not_found, "no_thumbnail",
+                      rec.id + " has no poster frame: it could not be read as media (" + error_of(*media) + ")"};
+    }
+    if (!has_video(*media)) {
+      throw HttpError{http::status::not_found, "no_thumbnail", rec.id + " has no poster frame: it has no video"};
+    }
+    const auto thumb = index.get_derived(kThumbnailKind, rec.id);
+    if (!thumb) throw pending(rec.id, "the poster frame");
+    const auto id = ContentId::from_hex(*thumb);
+    if (!id || thumb->size() != 64) {
+      const auto failed = parse_object(thumb);
+      throw HttpError{http::status::not_found, "no_thumbnail",
+                      rec.id + " has no poster frame: " + (failed ? error_of(*failed) : std::string("unknown"))};
+    }
+    Bytes out;
+    try {
+      auto reader = s.blobs().open(*id);
+      if (reader->size() > (16u << 20)) throw Error(Errc::corrupt, "poster frame blob is too large");
+      out.resize(reader->size());
+      std::size_t done = 0;
+      while (done < out.size()) {
+        const std::size_t n = reader->read_at(done, std::span(out.data() + done, out.size() - done));
+        if (n == 0) break;
+        done += n;
+      }
+      out.resize(done);
+    } catch (const Error& e) {
+      throw HttpError{http::status::internal_server_error, "thumbnail_unavailable",
+                      "the poster frame of " + rec.id + " cannot be read: " + e.what()};
+    }
+    // Derived, but served only as what was stored.
+    if (Sha256::of(out) != *id) {
+      throw HttpError{http::status::internal_server_error, "thumbnail_damaged",
+                      "the stored poster frame of " + rec.id + " does not match its hash"};
+    }
+    CustodyEvent ev = custody_event(req.who(), "view");
+    ev.evidence = rec.id;
+    ev.detail = json::object{{"what", "thumbnail"}};
+    index.append_event(ev);
+    return out;
+  });
+  Response r = Response::text(http::status::ok, std::string(as_chars(jpeg)), "image/jpeg");
+  r.headers.set(http::field::cache_control, "private, no-transform");
+  r.headers.set("X-Content-Type-Options", "nosniff");
+  co_return r;
+}
+
+// --- clip ----------------------------------------------------------------------------
+
+std::optional<double> parse_seconds(const std::optional<std::string>& s) {
+  if (!s || s->empty() || s->size() > 32) return std::nullopt;
+  double v = 0;
+  const char* end = s->data() + s->size();
+  const auto [p, ec] = std::from_chars(s->data(), end, v);
+  if (ec != std::errc() || p != end || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::string seconds_text(double v) {
+  char buf[64];
+  const auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, p) : std::to_string(v);
+}
+
+// For names: milliseconds at most, no trailing zeros ("2", "5.013").
+std::string seconds_name(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  std::string t(buf);
+  while (!t.empty() && t.back() == '0') t.pop_back();
+  if (!t.empty() && t.back() == '.') t.pop_back();
+  return t;
+}
+
+std::string extension_for(const std::string& format, const std::string& original) {
+  if (format == "mp4") return ".mp4";
+  if (format == "mov") return ".mov";
+  if (format == "matroska") return ".mkv";
+  if (format == "webm") return ".webm";
+  if (format == "avi") return ".avi";
+  if (format == "mpegts") return ".ts";
+  const auto dot = original.rfind('.');
+  return dot == std::string::npos ? std::string() : original.substr(dot);
+}
+
+std::string clip_filename(const EvidenceRecord& rec, const std::string& format, double start, double end) {
+  std::string stem = rec.filename.empty() ? rec.id : rec.filename;
+  if (const auto dot = stem.rfind('.'); dot != std::string::npos && dot > 0) stem.resize(dot);
+  const std::string ext = extension_for(format, rec.filename);
+  const std::string suffix = ".clip-" + seconds_name(start) + "-" + seconds_name(end) + ext;
+  if (stem.size() + suffix.size() > 200) stem.resize(200 - std::min<std::size_t>(200, suffix.size()));
+  std::string name = stem + suffix;
+  if (!name_problem("filename", name).empty()) name = "clip" + ext;
+  return name;
+}
+
+struct MadeClip {
+  BlobInfo blob;
+  double start = 0, end = 0;  // actual, in the source's time
+  std::string format;
+};
+
+HttpError clip_error(const json::object& answer) {
+  const std::string why = error_of(answer);
+  const auto* c = answer.if_contains("code");
+  const std::string code = c && c->is_string() ? std::string(c->as_string()) : std::string();
+  if (code == "invalid_argument") return {http::status::bad_request, "invalid_range", why};
+  if (code == "corrupt") return {http::status::unprocessable_entity, "not_clippable", why};
+  if (code == "unavailable") return {http::status::service_unavailable, "clip_timeout", why};
+  return {http::status::internal_server_error, "clip_failed", why};
+}
+
+// In the clip pool: local copy of the source, the worker's stream copy into incoming/,
+// then the clip's bytes into the blob store (hashed first: content-addressed).
+MadeClip make_clip(Service& s, MediaJobs& jobs, const EvidenceRecord& rec, double start, double end) {
+  std::optional<LocalContent> src;
+  try {
+    src.emplace(LocalContent::of(s, rec));
+  } catch (const Error& e) {
+    throw HttpError{http::status::internal_server_error, "blob_missing",
+                    "the content of " + rec.id + " cannot be read: " + e.what()};
+  }
+  const auto out = media_temp_path(s, ".clip");
+  struct Remove {
+    const std::filesystem::path& p;
+    ~Remove() {
+      std::error_code ec;
+      std::filesystem::remove(p, ec);
+    }
+  } remove{out};
+  const int timeout = static_cast<int>(std::min<std::uint64_t>(60 + rec.size / (10u << 20), 24 * 3600));
+  std::string failure;
+  const auto v = media::run_media_worker(
+      jobs.options().worker_exe,
+      {"media-worker", "clip", src->path().string(), seconds_text(start), seconds_text(end), out.string()}, timeout,
+      jobs.options().memory_limit, &failure);
+  if (!v || !v->is_object()) {
+    throw HttpError{http::status::internal_server_error, "clip_failed",
+                    "the media worker failed: " + (failure.empty() ? std::string("no answer") : failure)};
+  }
+  const json::object& answer = v->as_object();
+  if (answer.contains("error")) throw clip_error(answer);
+  MadeClip m;
+  try {
+    m.start = json::value_to<double>(answer.at("start"));
+    m.end = json::value_to<double>(answer.at("end"));
+    m.format = std::string(answer.at("format").as_string());
+  } catch (const std::exception&) {
+    throw HttpError{http::status::internal_server_error, "clip_failed", "the media worker's answer is malformed"};
+  }
+  // Hash the clip, then hand the file to the store (local: a rename).
+  Sha256 h;
+  std::uint64_t size = 0;
+  {
+    auto reader = std::make_unique<std::ifstream>(out, std::ios::binary);
+    if (!*reader) throw Error(Errc::io_error, "cannot read the clip " + out.string());
+    std::vector<char> buf(1 << 20);
+    while (reader->read(buf.data(), static_cast<std::streamsize>(buf.size())) || reader->gcount() > 0) {
+      const auto n = static_cast<std::size_t>(reader->gcount());
+      h.update(std::string_view(buf.data(), n));
+      size += n;
+    }
+  }
+  if (size == 0) throw HttpError{http::status::unprocessable_entity, "not_clippable", "the clip is empty"};
+  const ContentId id = h.finish();
+  m.blob = s.blobs().adopt_file(out, id);
+  m.blob.size = size;
+  return m;
+}
+
+Task<Response> get_clip(Service& s, Request& req, MediaJobs* jobs) {
+  const auto start = parse_seconds(req.query("start"));
+  const auto end = parse_seconds(req.query("end"));
+  if (!start || !end) {
+    throw HttpError{http::status::bad_request, "invalid_range",
+                    "start and end are required, as numbers of seconds (e.g. start=2&end=5.5)"};
+  }
+  if (*start < 0 || *end <= *start) {
+    throw HttpError{http::status::bad_request, "invalid_range", "need 0 <= start < end"};
+  }
+  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  auto state = co_await blocking(s.workers(), [&s, &rec] {
+    return std::make_pair(s.index().get_derived(kMediaKind, rec.id), s.index().get_derived(kSegmentsKind, rec.id));
+  });
+  const auto media = parse_object(state.first);
+  if (!media) throw pending(rec.id, "the media information");
+  if (media->contains("error")) {
+    throw HttpError{http::status::unprocessable_entity, "not_media",
+                    rec.id + " could not be read as media: " + error_of(*media)};
+  }
+  json::value segments_root = nullptr;
+  if (const auto seg = parse_object(state.second)) {
+    if (const auto* r = seg->if_contains("root"); r && r->is_string()) segments_root = *r;
+  }
+
+  if (jobs->clips_running().fetch_add(1) >= jobs->options().max_clips) {
+    jobs->clips_running().fetch_sub(1);
+    throw HttpError{http::status::service_unavailable, "busy", "too many clips are being made; retry shortly",
+                    {{"Retry-After", "5"}}};
+  }
+  struct Slot {
+    MediaJobs* j;
+    ~Slot() { j->clips_running().fetch_sub(1); }
+  } slot{jobs};
+  const double from = *start, to = *end;
+  const MadeClip clip =
+      co_await blocking(jobs->clip_workers(), [&s, &jobs, &rec, &from, &to] { return make_clip(s, *jobs, rec, from, to); });
+
+  // The same commit as an upload (time stamp, one grouped LMDB transaction with the
+  // ingest custody entry, receipt); that entry names the original.
+  const BlobInfo& blob = clip.blob;
+  const Bytes token = co_await blocking(s.workers(), [&s, &blob] { return s.stamper().stamp(blob.id); });
+  const auto cases = co_await blocking(s.workers(), [&s, &rec] { return s.index().cases_of(rec.id); });
+  NewEvidence item;
+  item.record.id = new_evidence_id();
+  item.record.sha256 = blob.id;
+  item.record.size = blob.size;
+  item.record.cases = cases;
+  item.record.officer = rec.officer;
+  item.record.device = rec.device;
+  item.record.received_at = format_rfc3339(now_us());
+  item.record.recorded_at = rec.recorded_at;
+  item.record.filename = clip_filename(rec, clip.format, clip.start, clip.end);
+  item.record.uploaded_by = req.who().name;
+  item.record.blob_version = blob.version;
+  item.timestamp_token = token;
+  item.event = custody_event(req.who(), "ingest");
+  if (cases.size() == 1) item.event.case_number = cases.front();
+  item.event.detail = json::object{{"derived_from", rec.id},
+                                   {"start", clip.start},
+                                   {"end", clip.end},
+                                   {"requested_start", from},
+                                   {"requested_end", to},
+                                   {"format", clip.format},
+                                   {"source_sha256", rec.sha256.hex()},
+                                   {"segments_root", segments_root}};
+  const Committed done = co_await blocking(s.workers(), [&s, &item] { return s.group_commit().commit(std::move(item)); });
+  enqueue_media(s, done.record.id);
+  log_line("info", "clip_committed",
+           {{"id", done.record.id}, {"derived_from", rec.id}, {"sha256", done.record.sha256.hex()},
+            {"size", std::to_string(done.record.size)}, {"by", req.who().name}});
+  EvidenceRecord made = done.record;
+  made.log_index = done.log_index;
+  json::object receipt = co_await blocking(s.workers(), [&s, &made, &rec, &req, &clip] {
+    // The original was read to make the clip: its own custody says so and where to.
+    CustodyEvent ev = custody_event(req.who(), "clip");
+    ev.evidence = rec.id;
+    ev.detail = json::object{{"clip", made.id}, {"start", clip.start}, {"end", clip.end}};
+    s.index().append_event(ev);
+    return build_receipt(s, made);
+  });
+  receipt["derived_from"] = rec.id;
+  Response r = Response::json(http::status::created, receipt);
+  r.headers.set(http::field::location, "/api/v1/evidence/" + made.id);
+  co_return r;
+}
+
+}  // namespace
+
+void add_media_routes(Service& s) {
+  std::shared_ptr<MediaJobs> jobs = MediaJobs::start(s, MediaJobOptions{});
+  // The routes own the jobs: they stop (threads joined) when the Service's routes are
+  // destroyed, before the index and blob store they use.
+  s.add_route({http::verb::get, "/evidence/{}/thumbnail", true, {}, 0,
+               [jobs](Service& svc, Request& req) { return get_thumbnail(svc, req); }});
+  s.add_route({http::verb::get, "/evidence/{}/clip", true, {Role::reviewer, Role::auditor, Role::admin}, 0,
+               [jobs](Service& svc, Request& req) { return get_clip(svc, req, jobs.get()); }});
+}
+
+}  // namespace evidence::ingest

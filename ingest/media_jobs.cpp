@@ -1,0 +1,395 @@
+// Media work after ingest: probe, poster frame and segment table in a child process,
+// on a small pool of our own threads (media_jobs.h).
+#include "ingest/media_jobs.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "ingest/logging.h"
+#include "ingest/service.h"
+#include "store/codec.h"
+#include "store/error.h"
+#include "store/timefmt.h"
+#include "verify/audit.h"
+#include "verify/media.h"
+
+namespace evidence::ingest {
+namespace {
+
+std::mutex registry_mu;
+std::map<const Service*, std::weak_ptr<MediaJobs>>& registry() {
+  static std::map<const Service*, std::weak_ptr<MediaJobs>> r;
+  return r;
+}
+
+CustodyEvent system_event(const std::string& action, const std::string& evidence_id, json::object detail) {
+  CustodyEvent ev;
+  ev.time = format_rfc3339(now_us());
+  ev.actor = "system";
+  ev.role = "system";
+  ev.action = action;
+  ev.evidence = evidence_id;
+  ev.detail = std::move(detail);
+  return ev;
+}
+
+// The worker's answer as a JSON object, or {"error": why} when there was none.
+json::object worker_answer(const std::optional<json::value>& v, const std::string& failure) {
+  if (!v) return json::object{{"error", "media worker failed: " + (failure.empty() ? "no answer" : failure)}};
+  if (!v->is_object()) return json::object{{"error", "media worker gave an answer that is not an object"}};
+  return v->as_object();
+}
+
+bool has_error(const json::object& o) { return o.contains("error"); }
+
+std::string error_text(const json::object& o) {
+  const auto* e = o.if_contains("error");
+  if (e && e->is_string()) return std::string(e->as_string());
+  return "unknown error";
+}
+
+// Video (not cover art: the probe lists it as a stream like any other, so any video
+// stream counts; the worker says "no video" when it is only a picture).
+bool media_has_video(const std::optional<std::string>& media_json) {
+  if (!media_json) return false;
+  boost::system::error_code ec;
+  auto v = json::parse(*media_json, ec);
+  if (ec || !v.is_object() || v.as_object().contains("error")) return false;
+  const auto* streams = v.as_object().if_contains("streams");
+  if (!streams || !streams->is_array()) return false;
+  for (const auto& st : streams->as_array()) {
+    if (!st.is_object()) continue;
+    const auto* t = st.as_object().if_contains("type");
+    if (t && t->is_string() && t->as_string() == "video") return true;
+  }
+  return false;
+}
+
+Bytes read_small_file(const std::filesystem::path& p, std::size_t cap) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(Errc::io_error, "open " + p.string() + ": " + std::strerror(errno));
+  Bytes out;
+  std::uint8_t buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw Error(Errc::io_error, "read " + p.string() + ": " + std::strerror(err));
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<std::size_t>(n) > cap) {
+      ::close(fd);
+      throw Error(Errc::invalid_argument, p.string() + " is larger than " + std::to_string(cap) + " bytes");
+    }
+    out.insert(out.end(), buf, buf + n);
+  }
+  ::close(fd);
+  return out;
+}
+
+// Seconds for a pass that reads the whole file: a minute plus 10 MiB/s.
+int whole_file_timeout(std::uint64_t size) {
+  const std::uint64_t s = 60 + size / (10u << 20);
+  return static_cast<int>(std::min<std::uint64_t>(s, 24 * 3600));
+}
+
+}  // namespace
+
+// --- LocalContent ------------------------------------------------------------------
+
+LocalContent::~LocalContent() {
+  if (temp_) {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+}
+
+std::filesystem::path media_temp_path(const Service& s, const std::string& suffix) {
+  return s.layout().incoming_dir() / ("media-" + to_hex(random_bytes(12)) + suffix);
+}
+
+LocalContent LocalContent::of(Service& s, const EvidenceRecord& rec) {
+  LocalContent out;
+  if (s.blobs().describe().rfind("local:", 0) == 0) {
+    out.path_ = s.layout().blob_path(rec.sha256);
+    std::error_code ec;
+    if (!std::filesystem::exists(out.path_, ec)) {
+      throw Error(Errc::not_found, "the content of " + rec.id + " is missing from the blob store");
+    }
+    return out;
+  }
+  // Another backend (S3): copy the version the record names, checking its hash.
+  auto reader = s.blobs().open(rec.sha256, rec.blob_version);
+  out.path_ = media_temp_path(s, ".src");
+  const int fd = ::open(out.path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error(Errc::io_error, "create " + out.path_.string() + ": " + std::strerror(errno));
+  out.temp_ = true;
+  Sha256 h;
+  std::vector<std::uint8_t> buf(1 << 20);
+  std::uint64_t off = 0;
+  try {
+    for (;;) {
+      const std::size_t n = reader->read_at(off, buf);
+      if (n == 0) break;
+      h.update(std::span(buf.data(), n));
+      std::size_t done = 0;
+      while (done < n) {
+        const ssize_t w = ::write(fd, buf.data() + done, n - done);
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          throw Error(errno == ENOSPC ? Errc::no_space : Errc::io_error,
+                      "write " + out.path_.string() + ": " + std::strerror(errno));
+        }
+        done += static_cast<std::size_t>(w);
+      }
+      off += n;
+    }
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  const ContentId got = h.finish();
+  if (got != rec.sha256) {
+    throw Error(Errc::digest_mismatch,
+                "the stored content of " + rec.id + " hashes to " + got.hex() + ", expected " + rec.sha256.hex());
+  }
+  return out;
+}
+
+// --- MediaJobs ---------------------------------------------------------------------
+
+MediaJobs::MediaJobs(Service& s, MediaJobOptions options)
+    : s_(s), options_(std::move(options)), clip_workers_(std::max(1u, options_.max_clips)) {
+  // Temp files of a previous run (a crash mid-job) are ours to remove: no job runs yet.
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(s_.layout().incoming_dir(), ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (it->path().filename().string().rfind("media-", 0) == 0) {
+      std::error_code rm;
+      std::filesystem::remove(it->path(), rm);
+    }
+  }
+  const unsigned n = std::max(1u, options_.threads);
+  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this, i] { run(i); });
+}
+
+MediaJobs::~MediaJobs() {
+  {
+    std::lock_guard lock(registry_mu);
+    auto it = registry().find(&s_);
+    if (it != registry().end() && it->second.expired()) registry().erase(it);
+  }
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    queue_.clear();
+    queued_.clear();
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  clip_workers_.pool.join();
+}
+
+bool MediaJobs::enqueue(const std::string& evidence_id) noexcept {
+  try {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return false;
+      if (queued_.count(evidence_id)) return true;
+      if (queue_.size() >= options_.queue_cap) {
+        log_line("warn", "media_queue_full", {{"id", evidence_id}});
+        return false;
+      }
+      queue_.push_back(evidence_id);
+      queued_.insert(evidence_id);
+    }
+    cv_.notify_one();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void MediaJobs::run(unsigned n) {
+  if (n == 0 && options_.scan_at_start) {
+    try {
+      scan();
+    } catch (const std::exception& e) {
+      log_line("error", "media_scan_failed", {{"error", e.what()}});
+    }
+  }
+  for (;;) {
+    std::string id;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      id = std::move(queue_.front());
+      queue_.pop_front();
+      queued_.erase(id);
+    }
+    try {
+      process(id);
+    } catch (const std::exception& e) {
+      log_line("error", "media_job_failed", {{"id", id}, {"error", e.what()}});
+    }
+  }
+}
+
+// Items committed before this start whose media work is unfinished (crash, restart,
+// full queue). Runs on one pool thread; new items go through the queue meanwhile.
+void MediaJobs::scan() {
+  std::vector<std::string> ids;
+  s_.index().for_each_evidence([&ids](const std::string& id) { ids.push_back(id); });
+  std::size_t queued = 0;
+  for (const auto& id : ids) {
+    if (stop_) return;
+    auto& index = s_.index();
+    const auto media = index.get_derived(kMediaKind, id);
+    const bool unfinished =
+        !media || (media_has_video(media) && (!index.get_derived(kThumbnailKind, id) ||
+                                              !index.get_derived(kSegmentsKind, id)));
+    if (!unfinished) continue;
+    ++queued;
+    process(id);  // here, not through the queue: a large backlog needs no queue room
+  }
+  if (queued) log_line("info", "media_scan_done", {{"items", std::to_string(queued)}});
+}
+
+void MediaJobs::process(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ || running_.count(id)) return;  // the other thread has it
+    running_.insert(id);
+  }
+  struct Release {
+    MediaJobs& j;
+    const std::string& id;
+    ~Release() {
+      std::lock_guard lock(j.mu_);
+      j.running_.erase(id);
+    }
+  } release{*this, id};
+
+  auto& index = s_.index();
+  const auto rec = index.get_evidence(id);
+  if (!rec) return;
+  const bool need_media = !index.get_derived(kMediaKind, id);
+  const bool maybe_video = need_media || media_has_video(index.get_derived(kMediaKind, id));
+  const bool need_thumb = maybe_video && !index.get_derived(kThumbnailKind, id);
+  const bool need_segments = maybe_video && !index.get_derived(kSegmentsKind, id);
+  if (!need_media && !need_thumb && !need_segments) return;
+
+  std::optional<LocalContent> content;
+  try {
+    content.emplace(LocalContent::of(s_, *rec));
+  } catch (const Error& e) {
+    // The audit reports missing or damaged content; nothing is stored, so the next
+    // start tries again (a transient object-store error heals).
+    log_line("warn", "media_content_unavailable", {{"id", id}, {"error", e.what()}});
+    return;
+  }
+  if (need_media) probe_step(*rec, content->path());
+  if (stop_ || !media_has_video(index.get_derived(kMediaKind, id))) return;
+  if (need_thumb) thumbnail_step(*rec, content->path());
+  if (stop_) return;
+  if (need_segments) segments_step(*rec, content->path());
+}
+
+void MediaJobs::probe_step(const EvidenceRecord& rec, const std::filesystem::path& file) {
+  std::string failure;
+  const auto v = media::run_media_worker(options_.worker_exe, {"media-worker", "probe", file.string()},
+                                         options_.probe_timeout_s, options_.memory_limit, &failure);
+  json::object media = worker_answer(v, failure);
+  if (has_error(media)) media = json::object{{"error", error_text(media)}};
+  json::object detail{{"ok", !has_error(media)}};
+  if (has_error(media)) detail["error"] = media["error"];
+  s_.index().put_derived(kMediaKind, rec.id, json::serialize(media),
+                         system_event("media_probe", rec.id, std::move(detail)));
+  log_line("info", "media_probed", {{"id", rec.id}, {"ok", has_error(media) ? "false" : "true"}});
+}
+
+void MediaJobs::thumbnail_step(const EvidenceRecord& rec, const std::filesystem::path& file) {
+  const auto out = media_temp_path(s_, ".jpg");
+  struct Remove {
+    const std::filesystem::path& p;
+    ~Remove() {
+      std::error_code ec;
+      std::filesystem::remove(p, ec);
+    }
+  } remove{out};
+  std::string failure;
+  const auto v = media::run_media_worker(options_.worker_exe,
+                                         {"media-worker", "thumbnail", file.string(), out.string(), "320"},
+                                         options_.thumbnail_timeout_s, options_.memory_limit, &failure);
+  json::object answer = worker_answer(v, failure);
+  if (has_error(answer)) {
+    const std::string why = error_text(answer);
+    s_.index().put_derived(kThumbnailKind, rec.id, json::serialize(json::object{{"error", why}}),
+                           system_event("thumbnail", rec.id, json::object{{"ok", false}, {"error", why}}));
+    log_line("warn", "thumbnail_failed", {{"id", rec.id}, {"error", why}});
+    return;
+  }
+  const Bytes jpeg = read_small_file(out, 16u << 20);
+  auto writer = s_.blobs().begin_write();
+  writer->write(jpeg);
+  const BlobInfo blob = writer->commit();  // durable before the index points at it
+  json::object detail{{"ok", true}, {"sha256", blob.id.hex()}, {"size", blob.size}};
+  if (!blob.version.empty()) detail["version"] = blob.version;
+  s_.index().put_derived(kThumbnailKind, rec.id, blob.id.hex(), system_event("thumbnail", rec.id, std::move(detail)));
+}
+
+void MediaJobs::segments_step(const EvidenceRecord& rec, const std::filesystem::path& file) {
+  std::string failure;
+  const auto v = media::run_media_worker(options_.worker_exe, {"media-worker", "segments", file.string()},
+                                         whole_file_timeout(rec.size), options_.memory_limit, &failure);
+  json::object table = worker_answer(v, failure);
+  json::object detail;
+  if (has_error(table) || !table.contains("segments") || !table["segments"].is_array()) {
+    const std::string why = has_error(table) ? error_text(table) : "media worker gave no segment list";
+    table = json::object{{"error", why}};
+    detail = json::object{{"ok", false}, {"error", why}};
+  } else {
+    detail = json::object{{"ok", true}, {"count", table["segments"].as_array().size()}};
+    if (const auto* root = table.if_contains("root")) detail["root"] = *root;
+  }
+  s_.index().put_derived(kSegmentsKind, rec.id, json::serialize(table),
+                         system_event("segments", rec.id, std::move(detail)));
+}
+
+// --- per-Service registry ------------------------------------------------------------
+
+std::shared_ptr<MediaJobs> media_jobs(Service& s) {
+  std::lock_guard lock(registry_mu);
+  auto it = registry().find(&s);
+  if (it == registry().end()) return nullptr;
+  auto p = it->second.lock();
+  if (!p) registry().erase(it);
+  return p;
+}
+
+void enqueue_media(Service& s, const std::string& evidence_id) noexcept {
+  try {
+    if (auto jobs = media_jobs(s)) jobs->enqueue(evidence_id);
+  } catch (...) {
+    // Never fails a commit: the next start's scan finds the item.
+  }
+}
+
+std::shared_ptr<MediaJobs> MediaJobs::start(Service& s, MediaJobOptions options) {
+  auto jobs = std::make_shared<MediaJobs>(s, std::move(options));
+  std::lock_guard lock(registry_mu);
+  registry()[&s] = jobs;
+  return jobs;
+}
+
+}  // namespace evidence::ingest

@@ -1,0 +1,128 @@
+// Media work after ingest (issue 4): for each committed item, a probe (derived "media"),
+// and for video a poster frame (derived blob, derived "thumbnail" = its sha256 hex) and
+// a segment table (derived "segments", read by the audit to name damaged seconds).
+//
+// Every file is untrusted: the work runs in a child process (`evidenced media-worker`,
+// verify/media.h's run_media_worker) with a timeout and a memory limit, on a few
+// threads of our own, never on the I/O threads or the request worker pool. A job never
+// delays the client's answer: the commit path only puts the id on a bounded queue.
+//
+// Each result is stored with Index::put_derived and its own custody entry (actor and
+// role "system"; actions media_probe, thumbnail, segments), so the ingest-time record
+// and its record_hash never change. A failure is stored too ({"error": reason}): a file
+// that is not media is still evidence, and its record says why it could not be read.
+//
+// Restart: at start a scan queues every item whose work is unfinished (no "media"; or
+// video without "thumbnail" or "segments"), so a crash mid-probe leaves nothing
+// undone for ever. A step whose result is already stored is never redone.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ingest/http.h"
+#include "store/records.h"
+
+namespace evidence::ingest {
+
+class Service;
+
+inline constexpr const char* kMediaKind = "media";
+inline constexpr const char* kThumbnailKind = "thumbnail";
+// The segment table's kind is verify/audit.h's kSegmentsKind ("segments").
+
+struct MediaJobOptions {
+  std::string worker_exe = "/proc/self/exe";  // run as `EXE media-worker ...`
+  unsigned threads = 2;
+  std::size_t queue_cap = 10000;              // ids waiting; more are dropped (and redone at the next start)
+  int probe_timeout_s = 30;
+  int thumbnail_timeout_s = 60;
+  std::size_t memory_limit = std::size_t{1} << 30;  // RLIMIT_AS of each worker process
+  unsigned max_clips = 2;                     // clip requests running at once (more: 503)
+  bool scan_at_start = true;
+};
+
+// A readable local file holding an item's bytes: the blob itself for the local
+// backend, else a temporary copy under incoming/ (verified against the record's
+// sha256 while copying) that is removed when this object dies.
+class LocalContent {
+ public:
+  LocalContent() = default;
+  LocalContent(const LocalContent&) = delete;
+  LocalContent& operator=(const LocalContent&) = delete;
+  LocalContent(LocalContent&& o) noexcept : path_(std::move(o.path_)), temp_(o.temp_) { o.temp_ = false; }
+  ~LocalContent();
+  const std::filesystem::path& path() const { return path_; }
+
+  // Throws Error(not_found) when the blob is absent, Error(digest_mismatch) when a
+  // copied blob does not hash to the record's sha256, Error(io_error) otherwise.
+  static LocalContent of(Service& s, const EvidenceRecord& rec);
+
+ private:
+  std::filesystem::path path_;
+  bool temp_ = false;
+};
+
+// A fresh unique path under incoming/ ("media-<random><suffix>"); nothing is created.
+std::filesystem::path media_temp_path(const Service& s, const std::string& suffix);
+
+class MediaJobs {
+ public:
+  MediaJobs(Service& s, MediaJobOptions options);
+  // Creates the jobs of `s` (threads start at once) and makes media_jobs(s) find them.
+  static std::shared_ptr<MediaJobs> start(Service& s, MediaJobOptions options);
+  // Stops: queued ids are dropped (the next start's scan picks them up); a step
+  // already running in a child finishes (bounded by its timeout), later steps do not.
+  ~MediaJobs();
+  MediaJobs(const MediaJobs&) = delete;
+  MediaJobs& operator=(const MediaJobs&) = delete;
+
+  // Never blocks on media work and never throws. false when stopping or full.
+  bool enqueue(const std::string& evidence_id) noexcept;
+  // Runs every missing step for one item now, in this thread (the pool's body).
+  void process(const std::string& evidence_id);
+
+  const MediaJobOptions& options() const { return options_; }
+  Workers& clip_workers() { return clip_workers_; }
+  std::atomic<unsigned>& clips_running() { return clips_running_; }
+  bool stopping() const { return stop_; }
+
+ private:
+  void run(unsigned n);
+  void scan();
+  void probe_step(const EvidenceRecord& rec, const std::filesystem::path& file);
+  void thumbnail_step(const EvidenceRecord& rec, const std::filesystem::path& file);
+  void segments_step(const EvidenceRecord& rec, const std::filesystem::path& file);
+
+  Service& s_;
+  MediaJobOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;
+  std::set<std::string> queued_, running_;
+  std::atomic<bool> stop_{false};
+  std::atomic<unsigned> clips_running_{0};
+  Workers clip_workers_;
+  std::vector<std::thread> threads_;
+};
+
+// The daemon's media jobs (nullptr when none run for this Service).
+std::shared_ptr<MediaJobs> media_jobs(Service& s);
+// Called after an item is committed: queues its media work. Never throws.
+void enqueue_media(Service& s, const std::string& evidence_id) noexcept;
+
+// GET /evidence/{id}/thumbnail and GET /evidence/{id}/clip (api_media.cpp); starts the
+// media jobs of this Service (they stop when its routes are destroyed).
+void add_media_routes(Service& s);
+
+}  // namespace evidence::ingest
