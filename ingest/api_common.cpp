@@ -4,6 +4,7 @@
 
 #include "ingest/api_hold.h"
 #include "ingest/logging.h"
+#include "ingest/media_jobs.h"
 #include "ingest/service.h"
 #include "store/error.h"
 #include "store/ids.h"
@@ -145,6 +146,7 @@ Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMe
   item.event.case_number = meta.case_number;
   const Committed done = co_await blocking(s.workers(), [&s, &item] { return s.group_commit().commit(std::move(item)); });
   s.metrics().upload_committed(done.record.size);
+  enqueue_media(s, done.record.id);  // probe, poster frame, segments: off this thread, never awaited
   log_line("info", "evidence_committed",
            {{"id", done.record.id}, {"sha256", done.record.sha256.hex()}, {"size", std::to_string(done.record.size)},
             {"by", who.name}, {"log_index", std::to_string(done.log_index)}});
