@@ -38,7 +38,21 @@ std::string Metrics::render(std::uint64_t log_size, std::uint64_t evidence_count
     << "evidence_log_size " << log_size << "\n"
     << "# HELP evidence_items Evidence items in the index.\n"
        "# TYPE evidence_items gauge\n"
-    << "evidence_items " << evidence_count << "\n";
+    << "evidence_items " << evidence_count << "\n"
+    << "# HELP evidence_verify_runs_total Whole-store audits completed.\n"
+       "# TYPE evidence_verify_runs_total counter\n"
+    << "evidence_verify_runs_total " << verify_runs_.load() << "\n"
+    << "# HELP evidence_verify_errors_total Whole-store audits that could not run.\n"
+       "# TYPE evidence_verify_errors_total counter\n"
+    << "evidence_verify_errors_total " << verify_errors_.load() << "\n";
+  if (const int last_ok = verify_last_ok_.load(); last_ok >= 0) {
+    o << "# HELP evidence_verify_problems Problems found by the last whole-store audit.\n"
+         "# TYPE evidence_verify_problems gauge\n"
+      << "evidence_verify_problems " << verify_problems_.load() << "\n"
+      << "# HELP evidence_verify_last_ok 1 when the last whole-store audit found no problem.\n"
+         "# TYPE evidence_verify_last_ok gauge\n"
+      << "evidence_verify_last_ok " << last_ok << "\n";
+  }
   std::lock_guard lock(mu_);
   o << "# HELP evidence_http_responses_total HTTP responses by status.\n"
        "# TYPE evidence_http_responses_total counter\n";

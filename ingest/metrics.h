@@ -17,6 +17,13 @@ class Metrics {
   void bytes_received(std::uint64_t n) { bytes_received_ += n; }
   void upload_started() { ++active_uploads_; }
   void upload_finished() { --active_uploads_; }
+  // Whole-store audits (background or POST /verify scope all): their outcome.
+  void verify_done(bool ok, std::uint64_t problems) {
+    verify_problems_ = problems;
+    verify_last_ok_ = ok ? 1 : 0;
+    ++verify_runs_;
+  }
+  void verify_failed() { ++verify_errors_; }  // an audit that could not run
   // log_size comes from the index at scrape time.
   std::string render(std::uint64_t log_size, std::uint64_t evidence_count) const;
 
@@ -27,6 +34,10 @@ class Metrics {
   std::atomic<std::uint64_t> upload_bytes_{0};
   std::atomic<std::uint64_t> bytes_received_{0};
   std::atomic<std::int64_t> active_uploads_{0};
+  std::atomic<std::uint64_t> verify_runs_{0};
+  std::atomic<std::uint64_t> verify_errors_{0};
+  std::atomic<std::uint64_t> verify_problems_{0};
+  std::atomic<int> verify_last_ok_{-1};  // -1: no run yet
   mutable std::mutex mu_;
   std::map<unsigned, std::uint64_t> by_status_;
   std::array<std::uint64_t, kBuckets.size()> bucket_counts_{};

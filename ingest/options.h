@@ -30,6 +30,7 @@ struct ServeOptions {
   std::chrono::seconds sweep_interval{60};
   std::chrono::seconds shutdown_deadline{20};
   std::chrono::milliseconds checkpoint_interval{1000};
+  std::chrono::seconds verify_every{0};  // background whole-store audit; 0: never
   // Blob backend (ingest/blob_backend.h). Empty blobs_url: the one DIR/blobs.json
   // records (the local folder when there is none).
   std::string blobs_url;             // "s3://BUCKET"
