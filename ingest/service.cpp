@@ -4,6 +4,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ingest/audit_api.h"
 #include "ingest/blob_backend.h"
 #include "ingest/tsa_client.h"
 #include "store/error.h"
@@ -73,6 +74,7 @@ Service::Service(const ServeOptions& options)
   workers_ = std::make_unique<Workers>(options_.worker_threads ? options_.worker_threads : 4);
   add_system_routes(*this);
   add_evidence_routes(*this);
+  add_audit_routes(*this);  // before the case routes: /cases/{+}/export
   add_case_routes(*this);
   add_log_routes(*this);
   add_tus_routes(*this);
