@@ -27,6 +27,7 @@
 #include <limits>
 #include <thread>
 
+#include "ingest/audit_api.h"
 #include "ingest/headers.h"
 #include "ingest/logging.h"
 #include "ingest/service.h"
@@ -489,6 +490,8 @@ int serve(const ServeOptions& options) {
   const std::string url = std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(bound.port());
 
   svc.checkpointer().start(options.checkpoint_interval);
+  std::optional<BackgroundVerifier> verifier;  // serve --verify-every
+  if (options.verify_every.count() > 0) verifier.emplace(svc, options.verify_every).start();
   asio::co_spawn(ioc, accept_loop(srv, acceptor), asio::detached);
   asio::steady_timer sweep_timer(ioc);
   asio::co_spawn(ioc, sweeper(srv, sweep_timer), asio::detached);
@@ -520,6 +523,7 @@ int serve(const ServeOptions& options) {
     std::unique_lock lock(stop_mu);
     stop_cv.wait(lock, [&] { return stop_requested; });
   }
+  if (verifier) verifier->stop();  // cancels a run in progress
   // Requests in flight (commits included) get until the deadline; partial tus
   // uploads stay resumable at their durable offset either way.
   const auto deadline = std::chrono::steady_clock::now() + options.shutdown_deadline;
