@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "ingest/audit_api.h"
 #include "ingest/options.h"
 #include "ingest/server.h"
 #include "tools/evidenced/commands.h"
@@ -16,6 +17,7 @@ struct ServeArgs {
   unsigned threads = 0, workers = 4, max_connections = 1024, max_uploads_per_user = 8;
   std::uint64_t max_upload = 64ull << 30;
   long upload_expiry_s = 24 * 3600, header_timeout_s = 30, body_timeout_s = 60, shutdown_s = 20;
+  std::string verify_every;
   std::string blobs, s3_endpoint, s3_region, lock_mode, s3_credentials;
   unsigned retention_days = 0;
   bool allow_unlocked = false;
@@ -61,6 +63,8 @@ std::function<int()> add_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--shutdown-deadline", a->shutdown_s, "seconds requests in flight get at shutdown")
       ->capture_default_str();
+  cmd->add_option("--verify-every", a->verify_every,
+                  "re-verify the whole store in the background this often (30s, 10m, 1h, 1d)");
   cmd->add_option("--blobs", a->blobs, "blob backend: s3://BUCKET (default: the data folder's blobs/)");
   cmd->add_option("--s3-endpoint", a->s3_endpoint, "S3 endpoint URL (http://127.0.0.1:7480, https://...)");
   cmd->add_option("--s3-region", a->s3_region, "S3 region (default us-east-1)");
@@ -89,6 +93,14 @@ std::function<int()> add_serve(CLI::App& app) {
     o.header_timeout = std::chrono::seconds(a->header_timeout_s);
     o.body_timeout = std::chrono::seconds(a->body_timeout_s);
     o.shutdown_deadline = std::chrono::seconds(a->shutdown_s);
+    if (!a->verify_every.empty()) {
+      const auto every = ingest::parse_duration(a->verify_every);
+      if (!every) {
+        std::cerr << "evidenced serve: --verify-every must be a duration such as 30s, 10m, 1h or 1d\n";
+        return 2;
+      }
+      o.verify_every = *every;
+    }
     o.blobs_url = a->blobs;
     o.s3_endpoint = a->s3_endpoint;
     o.s3_region = a->s3_region;
