@@ -1,8 +1,10 @@
-// evidenced verify --data DIR [--case C | --evidence ID] [--json]
+// evidenced verify --data DIR [--case C | --evidence ID] [--json] [--tsa-ca FILE]
 // The audit itself is verify/audit.h's run_verify_cli (read-only index).
+#include <iostream>
 #include <memory>
 #include <string>
 
+#include "ingest/blob_backend.h"
 #include "tools/evidenced/commands.h"
 #include "verify/audit.h"
 
@@ -10,7 +12,7 @@ namespace evidence::cli {
 
 std::function<int()> add_verify(CLI::App& app) {
   struct Args {
-    std::string data, case_number, evidence;
+    std::string data, case_number, evidence, tsa_ca;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
@@ -20,11 +22,30 @@ std::function<int()> add_verify(CLI::App& app) {
   auto* e = cmd->add_option("--evidence", a->evidence, "only this item");
   c->excludes(e);
   cmd->add_flag("--json", a->json, "print the report as JSON (the shape of POST /verify)");
-  return [a, c, e]() {
+  auto creds = std::make_shared<std::string>();
+  cmd->add_option("--s3-credentials", *creds,
+                  "S3 keys file for a bucket DIR/blobs.json names (default: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
+  cmd->add_option("--tsa-ca", a->tsa_ca, "PEM file of further TSA CA certificates to trust (an outside TSA)");
+  return [a, c, e, creds]() {
     AuditScope scope = AuditScope::all();
     if (c->count()) scope = AuditScope::of_case(a->case_number);
     if (e->count()) scope = AuditScope::of_evidence(a->evidence);
-    return run_verify_cli(a->data, scope, a->json, true);
+    std::optional<std::filesystem::path> extra;
+    if (!a->tsa_ca.empty()) extra = a->tsa_ca;
+    // The backend DIR/blobs.json names (S3); run_verify_cli opens the local folder itself.
+    std::unique_ptr<BlobStore> blobs;
+    try {
+      const Layout layout(a->data);
+      if (auto cfg = ingest::read_blob_config(layout); cfg && cfg->backend != "local") {
+        std::optional<std::filesystem::path> file;
+        if (!creds->empty()) file = *creds;
+        blobs = ingest::open_data_blob_store(layout, file);
+      }
+    } catch (const std::exception& ex) {
+      std::cerr << "evidenced verify: cannot open the blob store: " << ex.what() << "\n";
+      return 2;
+    }
+    return run_verify_cli(a->data, scope, a->json, true, extra, blobs.get());
   };
 }
 
