@@ -245,6 +245,20 @@ void MediaJobs::run(unsigned n) {
   }
 }
 
+bool MediaJobs::worker_usable() {
+  std::call_once(worker_checked_, [this] {
+    std::string failure;
+    const auto v = media::run_media_worker(options_.worker_exe, {"media-worker"}, options_.probe_timeout_s,
+                                           options_.memory_limit, &failure);
+    worker_ok_ = v && v->is_object() && v->as_object().contains("error");
+    if (!worker_ok_) {
+      log_line("error", "media_worker_unusable",
+               {{"exe", options_.worker_exe}, {"error", failure.empty() ? "not a media worker" : failure}});
+    }
+  });
+  return worker_ok_;
+}
+
 // Items committed before this start whose media work is unfinished (crash, restart,
 // full queue). Runs on one pool thread; new items go through the queue meanwhile.
 void MediaJobs::scan() {
@@ -266,6 +280,7 @@ void MediaJobs::scan() {
 }
 
 void MediaJobs::process(const std::string& id) {
+  if (!worker_usable()) return;
   {
     std::lock_guard lock(mu_);
     if (stop_ || running_.count(id)) return;  // the other thread has it

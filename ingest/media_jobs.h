@@ -99,6 +99,9 @@ class MediaJobs {
 
  private:
   void run(unsigned n);
+  // Whether worker_exe answers as a media worker (a program that embeds this library,
+  // e.g. a test binary, is not one): checked once, by a usage call.
+  bool worker_usable();
   void scan();
   void probe_step(const EvidenceRecord& rec, const std::filesystem::path& file);
   void thumbnail_step(const EvidenceRecord& rec, const std::filesystem::path& file);
@@ -113,6 +116,8 @@ class MediaJobs {
   std::atomic<bool> stop_{false};
   std::atomic<unsigned> clips_running_{0};
   Workers clip_workers_;
+  std::once_flag worker_checked_;
+  bool worker_ok_ = false;
   std::vector<std::thread> threads_;
 };
 
