@@ -168,7 +168,7 @@ L.push(`| memory | ${E.MEM} |`);
 L.push(`| disk | ${E.DISK} (rotational: ${E.ROTA}) |`);
 L.push(`| kernel | ${E.KERNEL} |`);
 L.push(`| load average (1, 5, 15 min) | before: ${E.LOAD_BEFORE}; after: ${E.LOAD_AFTER} |`);
-L.push(`| daemon | \`evidenced serve --workers ${E.WORKERS} --max-uploads-per-user 0\`, Release build, embedded TSA |`);
+L.push(`| daemon | \`evidenced serve --workers ${E.WORKERS} --max-uploads-per-user 0\`, Release build, embedded TSA${E.EVIDENCED_NOTE ? '; ' + E.EVIDENCED_NOTE : ''} |`);
 L.push('');
 L.push('## Against the targets', '');
 L.push('| measure | ours | baseline (same run) | baseline | ratio ours/baseline | target | met |');
