@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the S3 backend's tests against a throwaway Ceph: installs the Ceph packages if
 # missing, starts one monitor, one OSD and radosgw on 127.0.0.1 (free ports), runs
-# `ctest -R s3` in the given build folder with the endpoint and keys in the
+# `ctest -R "s3|S3"` in the given build folder with the endpoint and keys in the
 # environment, and stops exactly the cluster it started, whatever happens.
 #
 #   scripts/ceph/run-s3-tests.sh BUILD_DIR [extra ctest arguments]
@@ -50,7 +50,7 @@ export EVIDENCE_S3_ENDPOINT=$S3_ENDPOINT EVIDENCE_S3_REGION=$S3_REGION
 
 T2=$(date +%s%N)
 status=0
-ctest --test-dir "$BUILD_DIR" -R s3 --output-on-failure "$@" || status=$?
+ctest --test-dir "$BUILD_DIR" -R "s3|S3" --output-on-failure "$@" || status=$?
 T_TESTS=$(elapsed "$T2")
 
 T3=$(date +%s%N)
