@@ -7,8 +7,8 @@
 // before the store's hold is cleared, so a failure in between leaves the object held.
 // Several items can share one content (and so one object version): a release clears
 // the store's hold only when no other item of that content is still held.
-// Optional query parameter `reason` (up to 1024 characters, no control characters) is
-// kept in the custody entry.
+// An optional reason (query parameter `reason`, or a JSON body {"reason": "..."}; up to
+// 1024 characters, no control characters) is kept in the custody entry.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <mutex>
@@ -52,6 +52,13 @@ bool other_holder(Index& index, const EvidenceRecord& rec) {
 Task<Response> change_hold(Service& s, Request& req, bool on) {
   const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
   std::optional<std::string> reason = req.query("reason");
+  if (req.content_length && *req.content_length > 0) {
+    const json::object body = co_await read_json_object(req);
+    if (const auto* r = body.if_contains("reason")) {
+      if (!r->is_string()) throw HttpError{http::status::bad_request, "invalid_reason", "\"reason\" must be a string"};
+      reason = std::string(r->as_string());
+    }
+  }
   if (reason) {
     bool bad = reason->size() > 1024;
     for (unsigned char c : *reason) bad = bad || c < 0x20 || c == 0x7f;
