@@ -1,4 +1,4 @@
-// evidenced verify --data DIR [--case C | --evidence ID] [--json]
+// evidenced verify --data DIR [--case C | --evidence ID] [--json] [--tsa-ca FILE]
 // The audit itself is verify/audit.h's run_verify_cli (read-only index).
 #include <iostream>
 #include <memory>
@@ -12,7 +12,7 @@ namespace evidence::cli {
 
 std::function<int()> add_verify(CLI::App& app) {
   struct Args {
-    std::string data, case_number, evidence;
+    std::string data, case_number, evidence, tsa_ca;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
@@ -25,10 +25,13 @@ std::function<int()> add_verify(CLI::App& app) {
   auto creds = std::make_shared<std::string>();
   cmd->add_option("--s3-credentials", *creds,
                   "S3 keys file for a bucket DIR/blobs.json names (default: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
+  cmd->add_option("--tsa-ca", a->tsa_ca, "PEM file of further TSA CA certificates to trust (an outside TSA)");
   return [a, c, e, creds]() {
     AuditScope scope = AuditScope::all();
     if (c->count()) scope = AuditScope::of_case(a->case_number);
     if (e->count()) scope = AuditScope::of_evidence(a->evidence);
+    std::optional<std::filesystem::path> extra;
+    if (!a->tsa_ca.empty()) extra = a->tsa_ca;
     // The backend DIR/blobs.json names (S3); run_verify_cli opens the local folder itself.
     std::unique_ptr<BlobStore> blobs;
     try {
@@ -42,7 +45,7 @@ std::function<int()> add_verify(CLI::App& app) {
       std::cerr << "evidenced verify: cannot open the blob store: " << ex.what() << "\n";
       return 2;
     }
-    return run_verify_cli(a->data, scope, a->json, true, std::nullopt, blobs.get());
+    return run_verify_cli(a->data, scope, a->json, true, extra, blobs.get());
   };
 }
 
