@@ -71,7 +71,8 @@ Task<Response> search(Service& s, Request& req) {
       if (req.who().role == Role::officer && rec.uploaded_by != req.who().name) continue;
       items.push_back(record_json(s, rec));
     }
-    json::object out{{"items", std::move(items)}};
+    json::object out;
+    out["items"] = std::move(items);  // not an initializer list: Boost.JSON reads an empty array there as an object
     out["next"] = page.next.empty() ? json::value(nullptr) : json::value(page.next);
     return out;
   });

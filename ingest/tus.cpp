@@ -123,6 +123,7 @@ Task<std::string> complete_upload(Service& s, UploadSession& sess, const AuthUse
     id = ContentId::from_hex(h->as_string());
   }
   auto running = s.uploads().take_hash(sess.id);
+  if (meta.sha256) s.uploads().forget(sess.id);  // a mismatch below ends the upload
   BlobInfo blob = co_await blocking(s.workers(), [&s, &sess, &path, &id, &running, &meta]() -> BlobInfo {
     std::error_code ec;
     const bool have_file = std::filesystem::exists(path, ec);
@@ -137,6 +138,10 @@ Task<std::string> complete_upload(Service& s, UploadSession& sess, const AuthUse
       id = (running && running->hashed == sess.length) ? running->hash.finish() : hash_file(path);
     }
     if (meta.sha256 && *meta.sha256 != *id) {
+      // These bytes can never become the declared evidence: drop the upload whole, so
+      // nothing of it stays stored, and tell the client why.
+      std::filesystem::remove(path, ec);
+      s.index().delete_upload(sess.id);
       throw Error(Errc::digest_mismatch,
                   "Upload-Metadata sha256 " + meta.sha256->hex() + " but the upload hashes to " + id->hex());
     }

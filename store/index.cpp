@@ -371,7 +371,8 @@ SearchPage Index::search(const SearchQuery& q) const {
     std::size_t limit = std::clamp<std::size_t>(q.limit, 1, 1000);
     lmdb::Cursor c(t, db);
     MDB_val k = val(start), v{};
-    bool ok = c.get(k, v, MDB_SET_RANGE);
+    // LMDB refuses a zero-length key: an unfiltered search starts at the first one.
+    bool ok = start.empty() ? c.get(k, v, MDB_FIRST) : c.get(k, v, MDB_SET_RANGE);
     std::string last;
     while (ok) {
       auto key = lmdb::chars(k);

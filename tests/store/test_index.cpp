@@ -129,6 +129,10 @@ TEST_CASE("search by officer, device and time pages with a cursor", "[index]") {
   range.from_us = to_unix_us(*parse_rfc3339("2026-11-01T10:05:00Z"));
   range.to_us = to_unix_us(*parse_rfc3339("2026-11-01T10:10:00Z"));
   CHECK(index.search(range).items.size() == 5);
+  SearchQuery everything;  // no filter at all: every item, in time order
+  everything.limit = 1000;
+  CHECK(index.search(everything).items.size() == 25);
+  CHECK(index.search(everything).next.empty());
   SearchQuery bad;
   bad.cursor = "zz";
   CHECK_THROWS_AS(index.search(bad), Error);
