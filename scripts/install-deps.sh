@@ -11,6 +11,10 @@ for list in "$here/packages.txt" "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done < "$list"
 done
+# Node.js and npm may come from outside Debian (this machine's Node 20 does); only when
+# the commands are absent do we ask apt for Debian's.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   SUDO=""
