@@ -330,6 +330,10 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
           // reported as record_altered above
         }
       }
+      // A poster frame is a derived blob that the item's "thumbnail" value names.
+      if (auto thumb = index.get_derived("thumbnail", id)) {
+        if (auto tid = ContentId::from_hex(*thumb)) referenced.insert(*tid);
+      }
     });
     orphans(blobs, referenced, report);
   }
