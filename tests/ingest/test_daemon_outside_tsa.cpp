@@ -96,7 +96,7 @@ class OpensslTsaServer {
 
 }  // namespace
 
-TEST_CASE("--tsa-url time-stamps through an outside TSA whose token openssl verifies", "[daemon][tsa]") {
+TEST_CASE("an outside TSA given with --tsa-url time-stamps, and openssl verifies its token", "[daemon][tsa]") {
   TempDir dir;
   const fs::path other = dir.path() / "other-instance";
   auto init = run_process({EVIDENCED_PATH, "init", "--data", other.string()});
@@ -129,7 +129,7 @@ TEST_CASE("--tsa-url time-stamps through an outside TSA whose token openssl veri
   CHECK(own.exit_code != 0);
 }
 
-TEST_CASE("--tsa-url that cannot be reached answers 503 and commits nothing", "[daemon][tsa]") {
+TEST_CASE("an outside TSA that cannot be reached answers 503 and commits nothing", "[daemon][tsa]") {
   TempDir dir;
   Daemon d(dir.path() / "data", {"--tsa-url", "http://127.0.0.1:1/tsr"});
   auto r = http("POST", d.api("/evidence?officer=o&device=c"), d.admin_token(), "abc");
