@@ -3,6 +3,7 @@
 #include <boost/beast/core/string.hpp>
 #include <memory>
 
+#include "ingest/body_pump.h"
 #include "ingest/headers.h"
 #include "ingest/logging.h"
 #include "ingest/media_jobs.h"
@@ -34,13 +35,11 @@ Task<Response> post_evidence(Service& s, Request& req) {
   } active{s.metrics()};
 
   auto writer = s.blobs().begin_write();
-  std::vector<std::uint8_t> buf(kChunk);
-  for (;;) {
-    const std::size_t n = co_await req.body->read(buf);
-    if (n == 0) break;
-    writer->write(std::span(buf.data(), n));
-    s.metrics().bytes_received(n);
-  }
+  auto sink = [&writer, &s](std::span<const std::uint8_t> piece) {
+    writer->write(piece);
+    s.metrics().bytes_received(piece.size());
+  };
+  co_await pump_body(*req.body, s.stream_workers(), kChunk, sink);
   if (writer->size() == 0) throw HttpError{http::status::bad_request, "empty_body", "the body is empty"};
   std::optional<HttpError> mismatch;
   BlobInfo blob;

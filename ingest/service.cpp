@@ -1,5 +1,6 @@
 #include "ingest/service.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -71,7 +72,8 @@ Service::Service(const ServeOptions& options)
   }
   log_key_ = signer_.verifier().to_string();
   checkpointer_ = std::make_unique<Checkpointer>(*index_, signer_, *stamper_);
-  workers_ = std::make_unique<Workers>(options_.worker_threads ? options_.worker_threads : 4);
+  workers_ = std::make_unique<Workers>(options_.worker_threads ? options_.worker_threads : 32);
+  stream_workers_ = std::make_unique<Workers>(std::max(2u, std::thread::hardware_concurrency()));
   add_system_routes(*this);
   add_evidence_routes(*this);
   add_audit_routes(*this);  // before the case routes: /cases/{+}/export
@@ -83,6 +85,7 @@ Service::Service(const ServeOptions& options)
 
 Service::~Service() {
   workers_->pool.join();
+  stream_workers_->pool.join();
 }
 
 std::optional<AuthUser> Service::authenticate(std::string_view token) const {

@@ -80,6 +80,9 @@ class Service {
   UploadRegistry& uploads() { return uploads_; }
   UploadSlots& upload_slots() { return upload_slots_; }
   Workers& workers() { return *workers_; }
+  // Hashing and writing of upload bodies (ingest/body_pump.h), kept off the pool
+  // that runs commits so a burst of uploads cannot delay their answers.
+  Workers& stream_workers() { return *stream_workers_; }
   const std::string& log_key() const { return log_key_; }
   const std::string& log_name() const { return signer_.name; }
   const std::string& tsa_ca_pem() const { return tsa_ca_pem_; }
@@ -106,6 +109,7 @@ class Service {
   UploadRegistry uploads_;
   UploadSlots upload_slots_{options_.max_uploads_per_user};
   std::unique_ptr<Workers> workers_;
+  std::unique_ptr<Workers> stream_workers_;
   std::string log_key_, tsa_ca_pem_, tsa_cert_pem_;
   std::vector<Route> routes_;
 };

@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "ingest/blob_backend.h"
+#include "ingest/body_pump.h"
 #include "ingest/headers.h"
 #include "ingest/logging.h"
 #include "ingest/service.h"
@@ -221,19 +222,16 @@ Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool c
       Metrics& m;
       ~Active() { m.upload_finished(); }
     } active{s.metrics()};
-    std::vector<std::uint8_t> buf(kChunk);
+    auto sink = [&](std::span<const std::uint8_t> piece) {
+      file->append(piece);
+      if (check256) check256->update(piece);
+      if (check1) check1->update(piece);
+      if (running) running->hash.update(piece);
+      received += piece.size();
+      s.metrics().bytes_received(piece.size());
+    };
     try {
-      for (;;) {
-        const std::size_t n = co_await req.body->read(buf);
-        if (n == 0) break;
-        const std::span<const std::uint8_t> piece(buf.data(), n);
-        file->append(piece);
-        if (check256) check256->update(piece);
-        if (check1) check1->update(piece);
-        if (running) running->hash.update(piece);
-        received += n;
-        s.metrics().bytes_received(n);
-      }
+      co_await pump_body(*req.body, s.stream_workers(), kChunk, sink);
     } catch (const ClientGone& g) {
       gone = g;  // keep what arrived (unless a checksum cannot vouch for it)
     }
