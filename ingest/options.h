@@ -15,7 +15,10 @@ struct ServeOptions {
   std::filesystem::path tls_cert;  // both set: HTTPS (TLS 1.2+ only)
   std::filesystem::path tls_key;
   unsigned io_threads = 0;         // 0: hardware concurrency
-  unsigned worker_threads = 4;     // blocking work: fsync, LMDB commits, signing
+  // Blocking work: fsync, LMDB commits, signing. Mostly waiting (on the disk, or in a
+  // group commit for the batch leader), so many more than the cores: concurrent
+  // uploads can only share a commit when each has a thread to wait on.
+  unsigned worker_threads = 32;
   std::uint64_t max_upload_bytes = 64ull << 30;
   std::uint64_t max_json_bytes = 1 << 20;
   std::size_t max_header_bytes = 16 * 1024;

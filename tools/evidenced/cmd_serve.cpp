@@ -14,7 +14,7 @@ namespace {
 
 struct ServeArgs {
   std::string data, listen = "127.0.0.1:8443", tls_cert, tls_key, tsa_url, tsa_ca;
-  unsigned threads = 0, workers = 4, max_connections = 1024, max_uploads_per_user = 8;
+  unsigned threads = 0, workers = 32, max_connections = 1024, max_uploads_per_user = 8;
   std::uint64_t max_upload = 64ull << 30;
   long upload_expiry_s = 24 * 3600, header_timeout_s = 30, body_timeout_s = 60, shutdown_s = 20;
   std::string verify_every;
