@@ -22,6 +22,23 @@
 namespace evidence::ingest {
 namespace {
 
+// The first bytes of the file through media::looks_like_media; true when the file
+// cannot be read here (the worker then reports why).
+bool sniff_media(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  std::uint8_t head[media::kSniffBytes];
+  std::size_t got = 0;
+  while (got < sizeof head) {
+    const ssize_t n = ::read(fd, head + got, sizeof head - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return media::looks_like_media(std::span<const std::uint8_t>(head, got));
+}
+
 std::mutex registry_mu;
 std::map<const Service*, std::weak_ptr<MediaJobs>>& registry() {
   static std::map<const Service*, std::weak_ptr<MediaJobs>> r;
@@ -321,10 +338,16 @@ void MediaJobs::process(const std::string& id) {
 }
 
 void MediaJobs::probe_step(const EvidenceRecord& rec, const std::filesystem::path& file) {
-  std::string failure;
-  const auto v = media::run_media_worker(options_.worker_exe, {"media-worker", "probe", file.string()},
-                                         options_.probe_timeout_s, options_.memory_limit, &failure);
-  json::object media = worker_answer(v, failure);
+  json::object media;
+  if (!sniff_media(file)) {
+    // Not worth a process: nothing a recorder writes starts like this.
+    media = json::object{{"error", "not a media file: no known media signature in its first bytes"}};
+  } else {
+    std::string failure;
+    const auto v = media::run_media_worker(options_.worker_exe, {"media-worker", "probe", file.string()},
+                                           options_.probe_timeout_s, options_.memory_limit, &failure, options_.nice);
+    media = worker_answer(v, failure);
+  }
   if (has_error(media)) media = json::object{{"error", error_text(media)}};
   json::object detail{{"ok", !has_error(media)}};
   if (has_error(media)) detail["error"] = media["error"];
@@ -345,7 +368,7 @@ void MediaJobs::thumbnail_step(const EvidenceRecord& rec, const std::filesystem:
   std::string failure;
   const auto v = media::run_media_worker(options_.worker_exe,
                                          {"media-worker", "thumbnail", file.string(), out.string(), "320"},
-                                         options_.thumbnail_timeout_s, options_.memory_limit, &failure);
+                                         options_.thumbnail_timeout_s, options_.memory_limit, &failure, options_.nice);
   json::object answer = worker_answer(v, failure);
   if (has_error(answer)) {
     const std::string why = error_text(answer);
@@ -366,7 +389,7 @@ void MediaJobs::thumbnail_step(const EvidenceRecord& rec, const std::filesystem:
 void MediaJobs::segments_step(const EvidenceRecord& rec, const std::filesystem::path& file) {
   std::string failure;
   const auto v = media::run_media_worker(options_.worker_exe, {"media-worker", "segments", file.string()},
-                                         whole_file_timeout(rec.size), options_.memory_limit, &failure);
+                                         whole_file_timeout(rec.size), options_.memory_limit, &failure, options_.nice);
   json::object table = worker_answer(v, failure);
   json::object detail;
   if (has_error(table) || !table.contains("segments") || !table["segments"].is_array()) {

@@ -48,6 +48,7 @@ struct MediaJobOptions {
   int probe_timeout_s = 30;
   int thumbnail_timeout_s = 60;
   std::size_t memory_limit = std::size_t{1} << 30;  // RLIMIT_AS of each worker process
+  int nice = 10;                              // CPU priority drop of the background workers
   unsigned max_clips = 2;                     // clip requests running at once (more: 503)
   bool scan_at_start = true;
 };

@@ -38,6 +38,7 @@ extern "C" {
 #include <thread>
 
 #include "store/error.h"
+#include "store/ids.h"
 
 extern char** environ;
 
@@ -292,38 +293,11 @@ std::string sanitize_utf8(std::string_view in, std::size_t max_len) {
   out.reserve(std::min(in.size(), max_len));
   std::size_t i = 0;
   while (i < in.size() && out.size() < max_len) {
-    const auto c = static_cast<unsigned char>(in[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      len = 1;
-      cp = c;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    }
-    bool valid = len > 0 && i + len <= in.size();
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(in[i + k]);
-      if ((cc & 0xC0) != 0x80) valid = false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (valid) {
-      // Reject overlong forms, surrogates and values past U+10FFFF.
-      static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-      if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) valid = false;
-    }
-    if (valid) {
-      out.append(in.substr(i, len));
-      i += len;
+    const std::size_t start = i;
+    if (next_code_point(in, i) >= 0) {
+      out.append(in.substr(start, i - start));
     } else {
-      out.append("\xEF\xBF\xBD");
+      out.append("\xEF\xBF\xBD");  // U+FFFD
       ++i;
     }
   }
@@ -555,6 +529,40 @@ const AVOutputFormat* matching_muxer(const AVFormatContext* in) {
 }
 
 }  // namespace
+
+// --- Sniffing ----------------------------------------------------------------------
+
+bool looks_like_media(std::span<const std::uint8_t> h) {
+  const auto at = [&h](std::size_t off, std::string_view sig) {
+    return h.size() >= off + sig.size() && std::memcmp(h.data() + off, sig.data(), sig.size()) == 0;
+  };
+  const auto byte = [&h](std::size_t off) -> int { return off < h.size() ? h[off] : -1; };
+  // ISO base media (MP4, MOV, 3GP, HEIF) and older QuickTime: a box type at 4.
+  for (std::string_view box : {"ftyp", "moov", "mdat", "free", "skip", "wide", "pnot", "uuid", "junk"}) {
+    if (at(4, box)) return true;
+  }
+  for (std::string_view sig : {std::string_view("\x1A\x45\xDF\xA3", 4),  // Matroska, WebM
+                               std::string_view("RIFF"), std::string_view("RF64"),  // AVI, WAV, WebP
+                               std::string_view("FLV"), std::string_view("OggS"), std::string_view("fLaC"),
+                               std::string_view("ID3"), std::string_view("#!AMR"), std::string_view("FORM"),
+                               std::string_view("caff"), std::string_view("YUV4MPEG2"),
+                               std::string_view("\x30\x26\xB2\x75\x8E\x66\xCF\x11", 8),  // ASF, WMV
+                               std::string_view("\x06\x0E\x2B\x34", 4),                  // MXF
+                               std::string_view("\x00\x00\x01", 3),  // MPEG-PS/ES, H.264/H.265 Annex B
+                               std::string_view("\x00\x00\x00\x01", 4),
+                               std::string_view("\xFF\xD8\xFF", 3),  // JPEG
+                               std::string_view("\x89PNG", 4), std::string_view("GIF8"),
+                               std::string_view("II*\x00", 4), std::string_view("MM\x00*", 4),  // TIFF, DNG
+                               std::string_view("BM"), std::string_view("\x0B\x77", 2)}) {       // BMP, AC-3
+    if (at(0, sig)) return true;
+  }
+  // MPEG audio and ADTS AAC: an 11-bit frame sync.
+  if (byte(0) == 0xFF && byte(1) >= 0xE0) return true;
+  // MPEG transport stream: sync bytes every 188 (or 192, M2TS) bytes.
+  if (byte(0) == 0x47 && (h.size() <= 188 || byte(188) == 0x47)) return true;
+  if (byte(4) == 0x47 && (h.size() <= 196 || byte(196) == 0x47)) return true;
+  return false;
+}
 
 // --- probe --------------------------------------------------------------------------
 
@@ -1233,7 +1241,7 @@ std::optional<boost::json::value> fail(std::string* failure, std::string why) {
 
 std::optional<boost::json::value> run_media_worker(const std::string& exe, const std::vector<std::string>& args,
                                                    int timeout_s, std::size_t memory_limit_bytes,
-                                                   std::string* failure) {
+                                                   std::string* failure, int nice_increment) {
   if (timeout_s <= 0) return fail(failure, "timeout must be positive");
   constexpr std::size_t kMaxOutput = 64u << 20;
 
@@ -1287,6 +1295,8 @@ std::optional<boost::json::value> run_media_worker(const std::string& exe, const
       return fail(failure, std::string("cannot apply memory limit: ") + std::strerror(err));
     }
   }
+  // Best effort: a worker at normal priority is still a correct worker.
+  if (nice_increment > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), nice_increment);
   in.close_write();  // the worker may start now
 
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);

@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,16 @@ struct MediaInfo {
   // serial (device serial number) and location (ISO 6709, e.g. "+48.8577+002.2950/").
   std::map<std::string, std::string> tags;
 };
+
+// A cheap first look, in process and without libav: false when the first bytes of a
+// file (pass at least kSniffBytes when the file has them) carry none of the
+// signatures of the containers and streams recorders, phones and cameras write
+// (MP4/MOV/3GP/HEIF, Matroska/WebM, AVI/WAV/WebP, MPEG-TS/PS, raw H.264/H.265,
+// FLV, ASF, Ogg, FLAC, MP3/AAC, AMR, AIFF, CAF, JPEG, PNG, GIF, TIFF, BMP). The daemon
+// spawns a media worker only for files that pass, so a document or random bytes do
+// not cost a process each. Errs on the side of true.
+inline constexpr std::size_t kSniffBytes = 512;
+bool looks_like_media(std::span<const std::uint8_t> head);
 
 // Never throws for a file that is not media, damaged or hostile: the answer carries
 // ok=false and a reason. Throws Error(not_found / permission_denied / io_error) only
@@ -177,7 +188,9 @@ int media_worker_main(int argc, char** argv);
 // via posix_spawn in its own process group, all other descriptors closed, stdout
 // captured (at most 64 MiB), stderr discarded; applies RLIMIT_AS =
 // memory_limit_bytes (0 = none) with prlimit, then closes the child's stdin.
-// Kills the group with SIGKILL after `timeout_s` seconds.
+// Kills the group with SIGKILL after `timeout_s` seconds. A positive
+// `nice_increment` lowers the child's CPU priority (background work that must
+// not slow uploads down) before it starts.
 // Returns the parsed stdout JSON when the child exited normally (whatever the exit
 // code: the worker's errors are JSON too), nullopt when it could not be spawned,
 // timed out, died by a signal (e.g. out of memory) or printed no valid JSON; then
@@ -186,6 +199,7 @@ std::optional<boost::json::value> run_media_worker(const std::string& exe,
                                                    const std::vector<std::string>& args,
                                                    int timeout_s,
                                                    std::size_t memory_limit_bytes,
-                                                   std::string* failure = nullptr);
+                                                   std::string* failure = nullptr,
+                                                   int nice_increment = 0);
 
 }  // namespace evidence::media
