@@ -64,10 +64,6 @@ bool is_evidence_id(std::string_view s) {
 
 std::string new_upload_id() { return to_hex(random_bytes(16)); }
 
-namespace {
-
-// Decodes one UTF-8 sequence at s[i]; returns the code point and advances i, or -1
-// for malformed input (overlong forms, surrogates, beyond U+10FFFF, truncation).
 long next_code_point(std::string_view s, std::size_t& i) {
   auto c = static_cast<unsigned char>(s[i]);
   int len;
@@ -98,6 +94,8 @@ long next_code_point(std::string_view s, std::size_t& i) {
   i += static_cast<std::size_t>(len);
   return cp;
 }
+
+namespace {
 
 std::string text_problem(std::string_view what, std::string_view s, std::size_t max_bytes) {
   if (s.empty()) return std::string(what) + " must not be empty";

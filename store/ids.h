@@ -1,6 +1,7 @@
 // Opaque identifiers.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,11 @@ std::string new_upload_id();
 // characters: C0, DEL, C1). They may hold '/', spaces and CJK text and are never
 // used as a path. Returns an explanation when invalid, empty when valid.
 std::string case_number_problem(std::string_view c);
+
+// Decodes the UTF-8 sequence at s[i] (i < s.size()): returns its code point and
+// moves i past it, or returns -1 and leaves i alone when the sequence is malformed
+// (overlong form, surrogate, beyond U+10FFFF, truncated).
+long next_code_point(std::string_view s, std::size_t& i);
 
 // Officer and device names: 1 to 256 bytes of valid UTF-8 without control characters.
 std::string name_problem(std::string_view what, std::string_view s);

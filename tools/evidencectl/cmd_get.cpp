@@ -1,11 +1,6 @@
 // evidencectl get ID [-o FILE]: download an item's content and check it against its
 // record's SHA-256 before it is given its name.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <boost/json.hpp>
-#include <cerrno>
-#include <cstring>
 
 #include "store/content_id.h"
 #include "tools/evidencectl/cli.h"
@@ -37,57 +32,25 @@ int run_get(const Globals& g, const std::string& id, std::string out_arg) {
     out_arg = safe_name(fn && fn->is_string() ? std::string(fn->as_string()) : std::string{}, id);
   }
   const fs::path out = out_arg;
-  if (fs::exists(out)) cannot_run(out.string() + " exists; choose another name with -o");
-  const fs::path tmp = out.string() + ".part";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) cannot_run("cannot write " + tmp.string() + ": " + std::strerror(errno));
-
+  PartFile file(out);
   evidence::Sha256 h;
   std::uint64_t got = 0;
-  bool write_failed = false;
   Request req;
   req.target = "/api/v1/evidence/" + encode_segment(id) + "/content";
   req.sink = [&](std::span<const char> data) {
     h.update(std::string_view(data.data(), data.size()));
     got += data.size();
-    std::size_t off = 0;
-    while (off < data.size()) {
-      const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        write_failed = true;
-        return false;
-      }
-      off += static_cast<std::size_t>(n);
-    }
-    return true;
+    return file.write(data);
   };
-  Response r;
-  try {
-    r = http.send(req);
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (r.status != 200) {
-    ::unlink(tmp.c_str());
-    cannot_run("GET " + req.target + ": " + r.describe());
-  }
-  if (write_failed || !synced) {
-    ::unlink(tmp.c_str());
-    cannot_run("cannot write " + tmp.string());
-  }
+  const Response r = http.send(req);
+  if (r.status != 200) cannot_run("GET " + req.target + ": " + r.describe());
   const auto digest = h.finish();
   if (digest != *want) {
-    ::unlink(tmp.c_str());
     warn("evidencectl: the content of " + id + " hashes to " + digest.hex() + " but its record says " +
          want->hex() + "; nothing was kept");
     return kProblems;
   }
-  fs::rename(tmp, out);
+  file.keep();
   say("saved " + id + " to " + out.string() + " (" + std::to_string(got) + " bytes, sha256 " + digest.hex() +
       " as recorded)");
   return kOk;

@@ -96,6 +96,38 @@ void write_file_durably(const fs::path& target, std::string_view content) {
   fsync_dir(dir);
 }
 
+PartFile::PartFile(fs::path out) : out_(std::move(out)), part_(out_.string() + ".part") {
+  if (fs::exists(out_)) cannot_run(out_.string() + " exists; choose another name with -o");
+  fd_ = ::open(part_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) cannot_run(errno_text("cannot write " + part_.string()));
+}
+
+PartFile::~PartFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!kept_) ::unlink(part_.c_str());
+}
+
+bool PartFile::write(std::span<const char> data) {
+  std::size_t off = 0;
+  while (!failed_ && off < data.size()) {
+    const ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) failed_ = true;
+    else off += static_cast<std::size_t>(n);
+  }
+  return !failed_;
+}
+
+void PartFile::keep() {
+  const bool synced = !failed_ && ::fsync(fd_) == 0;
+  const int rc = ::close(fd_);
+  fd_ = -1;
+  if (!synced || rc != 0) cannot_run("cannot write " + part_.string());
+  if (::rename(part_.c_str(), out_.c_str()) != 0) cannot_run(errno_text("rename to " + out_.string()));
+  kept_ = true;
+  fsync_dir(out_.parent_path());
+}
+
 std::string read_small_file(const fs::path& file) {
   std::ifstream f(file, std::ios::binary);
   if (!f) cannot_run("cannot read " + file.string());

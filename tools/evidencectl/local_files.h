@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,30 @@ evidence::ContentId hash_file(const std::filesystem::path& file,
 // fsync the folder. A crash leaves the old file or the new one, never a torn one.
 void write_file_durably(const std::filesystem::path& target, std::string_view content);
 std::string read_small_file(const std::filesystem::path& file);  // Failure when unreadable
+
+// A download on its way to `out`: bytes go to OUT.part as they arrive; keep() fsyncs
+// it, renames it to `out` and fsyncs the folder. Until then `out` does not exist, and
+// a PartFile that is not kept (an error, a failed check) removes OUT.part. Failure
+// when `out` exists already or OUT.part cannot be created.
+class PartFile {
+ public:
+  explicit PartFile(std::filesystem::path out);
+  ~PartFile();
+  PartFile(const PartFile&) = delete;
+  PartFile& operator=(const PartFile&) = delete;
+
+  // Appends; false (and every later call false) after a write error.
+  bool write(std::span<const char> data);
+  // Makes the file durable under its final name. Failure when a write or the fsync failed.
+  void keep();
+  const std::filesystem::path& part() const { return part_; }
+
+ private:
+  std::filesystem::path out_, part_;
+  int fd_ = -1;
+  bool failed_ = false;
+  bool kept_ = false;
+};
 // Parses a JSON object from a file; nullopt when the file is absent.
 std::optional<boost::json::object> read_json_object(const std::filesystem::path& file);
 
