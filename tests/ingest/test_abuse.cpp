@@ -148,7 +148,7 @@ TEST_CASE("the connection cap refuses connections beyond it and recovers", "[dae
   CHECK(served);
 }
 
-TEST_CASE("one user runs at most --max-uploads-per-user uploads at once; others get 429", "[daemon][abuse]") {
+TEST_CASE("one user runs at most --max-uploads-per-user uploads at once, others get 429", "[daemon][abuse]") {
   TempDir dir;
   Daemon d(dir.path() / "data", {"--max-uploads-per-user", "2", "--body-timeout", "30"});
   const std::string officer = d.add_user("Busy Officer", "officer");

@@ -38,7 +38,7 @@ bool held(const Daemon& d, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("legal hold: an admin sets and clears it, each a custody entry; others get 403", "[daemon][hold]") {
+TEST_CASE("legal hold: an admin sets and clears it, each a custody entry, others get 403", "[daemon][hold]") {
   TempDir dir;
   Daemon d(dir.path() / "data");
   const std::string officer = d.add_user("jo", "officer");

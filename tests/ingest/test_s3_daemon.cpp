@@ -202,7 +202,7 @@ TEST_CASE("s3 daemon: uploads land in the bucket by version, read back by range,
   CHECK(other.err.find(bucket) != std::string::npos);
 }
 
-TEST_CASE("s3 daemon: a forged version under an evidence key is never served and verify reports it; "
+TEST_CASE("s3 daemon: a forged version under an evidence key is never served and verify reports it, "
           "locked versions cannot be deleted", "[s3][daemon]") {
   if (!have_endpoint()) return;
   TempDir dir;

@@ -102,7 +102,7 @@ TEST_CASE("a one-byte change in the middle of a 10 s video damages one segment o
   }
 }
 
-TEST_CASE("truncation damages the segments past the cut; appended bytes are reported", "[media]") {
+TEST_CASE("truncation damages the segments past the cut, appended bytes are reported", "[media]") {
   TempDir dir;
   const auto recorded = media::segment_hashes(footage().mp4);
   const auto size = fs::file_size(footage().mp4);
@@ -126,7 +126,7 @@ TEST_CASE("truncation damages the segments past the cut; appended bytes are repo
   }
 }
 
-TEST_CASE("segment lists round-trip through JSON; malformed lists are refused", "[media]") {
+TEST_CASE("segment lists round-trip through JSON, malformed lists are refused", "[media]") {
   const auto segs = media::segment_hashes(footage().mp4);
   const auto j = media::to_json(segs);
   CHECK(j.at(0).at("offset") == 0);
