@@ -262,7 +262,13 @@ TEST_CASE("thousands of 1-byte PATCHes on one upload keep file handles and memor
   const std::size_t after_fds = fd_count(d.pid()), after_rss = rss_kib(d.pid());
   INFO("fds " << before_fds << " -> " << after_fds << ", VmRSS " << before_rss << " -> " << after_rss << " KiB");
   CHECK(after_fds <= before_fds + 4);
+#ifdef __SANITIZE_ADDRESS__
+  // ASan keeps freed memory in quarantine (up to 256 MiB), so RSS says nothing
+  // here; its leak check at the daemon's exit covers what this bound would catch.
+  (void)after_rss;
+#else
   CHECK(after_rss <= before_rss + 32 * 1024);
+#endif
   // And the upload completed into evidence with the right bytes.
   auto head = http("HEAD", url, d.admin_token(), "", {{"Tus-Resumable", "1.0.0"}});
   REQUIRE(head.status == 200);
