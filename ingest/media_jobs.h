@@ -47,7 +47,14 @@ struct MediaJobOptions {
   std::size_t queue_cap = 10000;              // ids waiting; more are dropped (and redone at the next start)
   int probe_timeout_s = 30;
   int thumbnail_timeout_s = 60;
+#ifdef __SANITIZE_ADDRESS__
+  // An ASan build's worker reserves terabytes of shadow address space and cannot
+  // start under RLIMIT_AS; sanitizer runs go without the limit (tests of the limit
+  // itself use another program).
+  std::size_t memory_limit = 0;
+#else
   std::size_t memory_limit = std::size_t{1} << 30;  // RLIMIT_AS of each worker process
+#endif
   int nice = 10;                              // CPU priority drop of the background workers
   unsigned max_clips = 2;                     // clip requests running at once (more: 503)
   bool scan_at_start = true;
