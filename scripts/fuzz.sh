@@ -37,7 +37,14 @@ for t in $targets; do
   seeds="$root/fuzz/corpus/${t#fuzz_}"
   work="$out/corpus-$t"  # new inputs go here, not into the repository
   mkdir -p "$work"
-  args=("-max_total_time=$seconds" "-timeout=25" "-rss_limit_mb=2048" "-print_final_stats=1"
+  # fuzz_media probes in process, thousands of inputs in one process; the daemon gives
+  # each file a fresh worker with RLIMIT_AS 1 GiB. Some 200-byte files make libav
+  # allocate a few hundred MiB for a moment (about 600 MiB RSS under ASan), and ASan's
+  # quarantine piles that up across runs, so this target gets more room overall and a
+  # per-allocation cap at the worker's limit instead.
+  rss=2048
+  [[ $t == fuzz_media ]] && rss=4096
+  args=("-max_total_time=$seconds" "-timeout=25" "-rss_limit_mb=$rss" "-malloc_limit_mb=1024" "-print_final_stats=1"
         "-artifact_prefix=$out/$t-")
   [[ -f "$root/fuzz/$t.dict" ]] && args+=("-dict=$root/fuzz/$t.dict")
   echo "== $t (${seconds}s)"

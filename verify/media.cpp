@@ -9,6 +9,7 @@ extern "C" {
 #include <libavutil/error.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/mathematics.h>
+#include <libavutil/mem.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 }
@@ -50,11 +51,20 @@ using Clock = std::chrono::steady_clock;
 
 // libav logs every oddity of a damaged file to stderr; for evidence that is noise in
 // the daemon's log. EVIDENCE_MEDIA_LOG=1 brings it back when debugging.
+//
+// No single buffer that probing, a poster frame or segment hashing of footage up to
+// 8K needs is near 256 MiB (an 8K RGBA frame is 127 MiB), but a 200-byte WAV whose
+// INFO chunk declares 1.7 GB makes libav ask for that much at once (found by
+// fuzz_media). Capping libav's allocations makes such a file fail as "not media"
+// at once, instead of at the worker's memory limit.
+constexpr std::size_t kMaxLibavAllocation = std::size_t{256} << 20;
+
 void init_libav() {
   static std::once_flag once;
   std::call_once(once, [] {
     const char* env = std::getenv("EVIDENCE_MEDIA_LOG");
     av_log_set_level(env && *env == '1' ? AV_LOG_INFO : AV_LOG_FATAL);
+    av_max_alloc(kMaxLibavAllocation);
   });
 }
 

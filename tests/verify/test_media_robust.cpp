@@ -76,3 +76,17 @@ TEST_CASE("probe honours its deadline", "[media]") {
   CHECK_FALSE(info.ok);
   CHECK(info.reason == "probe time limit exceeded");
 }
+
+TEST_CASE("a 109-byte WAV that declares a 1.7 GB tag is refused, not allocated", "[media]") {
+  // Found by fuzz_media (fuzz/corpus/media/wav-info-*): libav asked for the declared
+  // size at once. verify/media.cpp caps libav's allocations at 256 MiB, and the CI
+  // fuzz run replays these seeds with a 1 GiB per-allocation limit.
+  for (const char* name : {"wav-info-1700mb-tag", "wav-info-huge-list"}) {
+    const fs::path file = fs::path(EVIDENCE_SOURCE_DIR) / "fuzz/corpus/media" / name;
+    INFO(name);
+    REQUIRE(fs::exists(file));
+    const auto info = media::probe(file);
+    CHECK_FALSE(info.ok);
+    CHECK(info.reason.rfind("not a media file", 0) == 0);
+  }
+}
