@@ -76,9 +76,50 @@ struct Index::Impl {
       derived{};
   std::mutex write_mu;            // one writer at a time (LMDB allows one anyway)
   mutable std::shared_mutex resize_mu;  // shared by every txn; exclusive to resize the map
+  // Read transactions between uses, reset (mdb_txn_reset). Renewing one reuses its
+  // reader slot, whereas mdb_txn_begin takes LMDB's reader-table mutex each time:
+  // a thread doing thousands of small reads (the media scan at start) then made
+  // requests wait on that mutex for milliseconds.
+  static constexpr std::size_t kIdleReaders = 32;
+  mutable std::mutex idle_mu;
+  mutable std::vector<MDB_txn*> idle_readers;
 
   ~Impl() {
+    for (MDB_txn* t : idle_readers) mdb_txn_abort(t);
     if (env) mdb_env_close(env);
+  }
+
+  // A running read-only transaction: a renewed idle one, or a new one.
+  // Throws lmdb::MapFull when another process grew the map (MDB_MAP_RESIZED).
+  MDB_txn* take_reader() const {
+    MDB_txn* t = nullptr;
+    {
+      std::lock_guard lock(idle_mu);
+      if (!idle_readers.empty()) {
+        t = idle_readers.back();
+        idle_readers.pop_back();
+      }
+    }
+    if (t) {
+      const int rc = mdb_txn_renew(t);
+      if (rc == MDB_SUCCESS) return t;
+      mdb_txn_abort(t);
+      if (rc == MDB_MAP_RESIZED) throw lmdb::MapFull{};
+      lmdb::fail(rc, "mdb_txn_renew");
+    }
+    return lmdb::Txn(env, true).release();
+  }
+  // Ends a read transaction, keeping the handle (and its reader slot) for the next.
+  void give_back(MDB_txn* t) const noexcept {
+    mdb_txn_reset(t);
+    {
+      std::lock_guard lock(idle_mu);
+      if (idle_readers.size() < kIdleReaders) {
+        idle_readers.push_back(t);
+        return;
+      }
+    }
+    mdb_txn_abort(t);
   }
 
   MDB_dbi db(std::string_view name) const {
@@ -102,8 +143,16 @@ struct Index::Impl {
     for (;;) {
       try {
         std::shared_lock lock(resize_mu);
-        Txn t(env, true);
-        return f(t);
+        Txn t = Txn::adopt(take_reader());
+        if constexpr (std::is_void_v<decltype(f(t))>) {
+          f(t);
+          give_back(t.release());
+          return;
+        } else {
+          auto result = f(t);
+          give_back(t.release());  // an exception above ends the transaction instead
+          return result;
+        }
       } catch (const lmdb::MapFull&) {
         // MDB_MAP_RESIZED: the writer grew the map; adopt its size and retry.
       }

@@ -37,12 +37,20 @@ inline std::string_view chars(const MDB_val& v) { return {static_cast<const char
 class Txn {
  public:
   Txn(MDB_env* env, bool read_only);
+  // Takes over a read-only transaction that is already running (e.g. renewed).
+  static Txn adopt(MDB_txn* running) {
+    Txn t;
+    t.txn_ = running;
+    return t;
+  }
   ~Txn() { abort(); }
   Txn(Txn&& o) noexcept : txn_(std::exchange(o.txn_, nullptr)) {}
   Txn(const Txn&) = delete;
   Txn& operator=(const Txn&) = delete;
 
   MDB_txn* get() const { return txn_; }
+  // Gives up ownership (the caller resets or ends the transaction).
+  MDB_txn* release() noexcept { return std::exchange(txn_, nullptr); }
   void commit();
   void abort() noexcept {
     if (txn_) mdb_txn_abort(txn_);
@@ -55,6 +63,7 @@ class Txn {
   bool del(MDB_dbi db, MDB_val key, const MDB_val* value = nullptr);
 
  private:
+  Txn() = default;
   MDB_txn* txn_ = nullptr;
 };
 
