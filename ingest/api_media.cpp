@@ -322,7 +322,9 @@ Task<Response> get_clip(Service& s, Request& req, MediaJobs* jobs) {
 }  // namespace
 
 void add_media_routes(Service& s) {
-  std::shared_ptr<MediaJobs> jobs = MediaJobs::start(s, MediaJobOptions{});
+  MediaJobOptions options;
+  options.scan_at_start = s.options().media_scan;
+  std::shared_ptr<MediaJobs> jobs = MediaJobs::start(s, options);
   // The routes own the jobs: they stop (threads joined) when the Service's routes are
   // destroyed, before the index and blob store they use.
   s.add_route({http::verb::get, "/evidence/{}/thumbnail", true, {}, 0,

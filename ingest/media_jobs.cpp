@@ -3,6 +3,7 @@
 #include "ingest/media_jobs.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/json/parse.hpp>
@@ -237,6 +238,11 @@ bool MediaJobs::enqueue(const std::string& evidence_id) noexcept {
 }
 
 void MediaJobs::run(unsigned n) {
+  // Linux keeps a nice value per thread: media work (the start-up scan, sniffing,
+  // derived records) yields the CPU to requests. Not SCHED_IDLE: a thread that may
+  // not run while others want the core would hold locks it shares with them (the
+  // allocator's, LMDB's) for milliseconds. Best effort.
+  if (options_.nice > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options_.nice);
   if (n == 0 && options_.scan_at_start) {
     try {
       scan();
@@ -327,7 +333,13 @@ void MediaJobs::process(const std::string& id) {
   } catch (const Error& e) {
     // The audit reports missing or damaged content; nothing is stored, so the next
     // start tries again (a transient object-store error heals).
-    log_line("warn", "media_content_unavailable", {{"id", id}, {"error", e.what()}});
+    // One line per item would flood the log when a whole store's blobs are out of
+    // reach (the audit names every one): the first few, then every thousandth.
+    const auto seen = ++content_unavailable_;
+    if (seen <= 10 || seen % 1000 == 0) {
+      log_line("warn", "media_content_unavailable",
+               {{"id", id}, {"error", e.what()}, {"count", std::to_string(seen)}});
+    }
     return;
   }
   if (need_media) probe_step(*rec, content->path());

@@ -55,7 +55,7 @@ struct MediaJobOptions {
 #else
   std::size_t memory_limit = std::size_t{1} << 30;  // RLIMIT_AS of each worker process
 #endif
-  int nice = 10;                              // CPU priority drop of the background workers
+  int nice = 10;                              // CPU priority drop of the job threads and their workers
   unsigned max_clips = 2;                     // clip requests running at once (more: 503)
   bool scan_at_start = true;
 };
@@ -123,6 +123,7 @@ class MediaJobs {
   std::set<std::string> queued_, running_;
   std::atomic<bool> stop_{false};
   std::atomic<unsigned> clips_running_{0};
+  std::atomic<std::uint64_t> content_unavailable_{0};  // items whose bytes could not be read
   Workers clip_workers_;
   std::once_flag worker_checked_;
   bool worker_ok_ = false;

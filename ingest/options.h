@@ -34,6 +34,9 @@ struct ServeOptions {
   std::chrono::seconds shutdown_deadline{20};
   std::chrono::milliseconds checkpoint_interval{1000};
   std::chrono::seconds verify_every{0};  // background whole-store audit; 0: never
+  // At start, look for items whose media work (probe, poster frame, segments) is
+  // unfinished and do it. Off: only new uploads get media work.
+  bool media_scan = true;
   // Blob backend (ingest/blob_backend.h). Empty blobs_url: the one DIR/blobs.json
   // records (the local folder when there is none).
   std::string blobs_url;             // "s3://BUCKET"

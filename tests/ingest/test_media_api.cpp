@@ -273,6 +273,17 @@ TEST_CASE("an item left without media information by a crash is probed at the ne
       REQUIRE(!index.get_derived(kind, id));
     }
   }
+  {
+    // serve --no-media-scan leaves it alone, while new uploads still get media work.
+    Daemon quiet(dir.path() / "data", {"--no-media-scan"});
+    const std::string fresh = upload(quiet, quiet.admin_token(), "not media, just notes", "notes.txt");
+    CHECK(wait_for_media(quiet, quiet.admin_token(), fresh).contains("media"));
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto r = http("GET", quiet.api("/evidence/" + id), quiet.admin_token());
+    REQUIRE(r.status == 200);
+    CHECK_FALSE(obj(r).contains("media"));
+    REQUIRE(quiet.stop() == 0);
+  }
   d.start();
   const json::object rec = wait_for_media(d, d.admin_token(), id);
   CHECK(num(rec.at("media").as_object().at("duration")) == Approx(10.0).margin(0.2));

@@ -21,6 +21,7 @@ struct ServeArgs {
   std::string blobs, s3_endpoint, s3_region, lock_mode, s3_credentials;
   unsigned retention_days = 0;
   bool allow_unlocked = false;
+  bool no_media_scan = false;
 };
 
 bool split_listen(const std::string& s, std::string& host, std::uint16_t& port) {
@@ -70,6 +71,8 @@ std::function<int()> add_serve(CLI::App& app) {
   cmd->add_option("--s3-region", a->s3_region, "S3 region (default us-east-1)");
   cmd->add_option("--lock-mode", a->lock_mode, "Object Lock mode: compliance (default) or governance");
   cmd->add_option("--retention-days", a->retention_days, "Object Lock retention of new objects (default 3650)");
+  cmd->add_flag("--no-media-scan", a->no_media_scan,
+                "do not look for unfinished media work at start (new uploads still get it)");
   cmd->add_flag("--allow-unlocked", a->allow_unlocked, "accept a bucket without Object Lock (erasable storage)");
   cmd->add_option("--s3-credentials", a->s3_credentials,
                   "file with the S3 keys (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)");
@@ -107,6 +110,7 @@ std::function<int()> add_serve(CLI::App& app) {
     o.lock_mode = a->lock_mode;
     o.retention_days = a->retention_days;
     o.allow_unlocked = a->allow_unlocked;
+    o.media_scan = !a->no_media_scan;
     o.s3_credentials = a->s3_credentials;
     if (o.upload_expiry.count() < 3600) o.sweep_interval = std::chrono::seconds(1);
     try {
