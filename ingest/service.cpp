@@ -72,7 +72,8 @@ Service::Service(const ServeOptions& options)
   }
   log_key_ = signer_.verifier().to_string();
   checkpointer_ = std::make_unique<Checkpointer>(*index_, signer_, *stamper_);
-  workers_ = std::make_unique<Workers>(options_.worker_threads ? options_.worker_threads : 32);
+  workers_ = std::make_unique<Workers>(options_.worker_threads ? options_.worker_threads
+                                                                  : ServeOptions{}.worker_threads);
   stream_workers_ = std::make_unique<Workers>(std::max(2u, std::thread::hardware_concurrency()));
   add_system_routes(*this);
   add_evidence_routes(*this);

@@ -12,11 +12,16 @@
 namespace evidence::cli {
 namespace {
 
+// Defaults come from ServeOptions, the one place they are written.
+const ingest::ServeOptions kDefaults{};
+
 struct ServeArgs {
   std::string data, listen = "127.0.0.1:8443", tls_cert, tls_key, tsa_url, tsa_ca;
-  unsigned threads = 0, workers = 32, max_connections = 1024, max_uploads_per_user = 8;
-  std::uint64_t max_upload = 64ull << 30;
-  long upload_expiry_s = 24 * 3600, header_timeout_s = 30, body_timeout_s = 60, shutdown_s = 20;
+  unsigned threads = kDefaults.io_threads, workers = kDefaults.worker_threads,
+           max_connections = kDefaults.max_connections, max_uploads_per_user = kDefaults.max_uploads_per_user;
+  std::uint64_t max_upload = kDefaults.max_upload_bytes;
+  long upload_expiry_s = kDefaults.upload_expiry.count(), header_timeout_s = kDefaults.header_timeout.count(),
+       body_timeout_s = kDefaults.body_timeout.count(), shutdown_s = kDefaults.shutdown_deadline.count();
   std::string verify_every;
   std::string blobs, s3_endpoint, s3_region, lock_mode, s3_credentials;
   unsigned retention_days = 0;
