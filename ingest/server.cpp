@@ -31,6 +31,7 @@
 #include "ingest/audit_api.h"
 #include "ingest/headers.h"
 #include "ingest/logging.h"
+#include "ingest/request_limits.h"
 #include "ingest/service.h"
 #include "ingest/web_assets.h"
 #include "store/error.h"
@@ -180,6 +181,16 @@ class ParserBody final : public BodySource {
       if (ec == http::error::need_buffer) ec = {};
       if (ec == http::error::body_limit) {
         throw HttpError{http::status::payload_too_large, "body_too_large", "the request body exceeds this route's limit"};
+      }
+      // The connection's buffer is capped (run_session), and Beast needs a chunked
+      // body's whole trailer in it: a trailer past the cap ends up here.
+      if (ec == http::error::buffer_overflow || ec == http::error::header_limit) {
+        throw HttpError{http::status::request_header_fields_too_large, "headers_too_large",
+                        "the chunked body's trailer or chunk header is too large"};
+      }
+      if (ec == http::error::bad_chunk || ec == http::error::bad_chunk_extension || ec == http::error::bad_field ||
+          ec == http::error::bad_value || ec == http::error::bad_line_ending || ec == http::error::bad_obs_fold) {
+        throw HttpError{http::status::bad_request, "bad_request", "malformed chunked body: " + ec.message()};
       }
       if (ec) throw ClientGone{"reading body: " + ec.message()};
       if (got > 0 || p_.is_done()) co_return got;
@@ -386,7 +397,8 @@ Task<void> run_session(Server& srv, Stream stream) {
     ~Count() { --srv.connections; }
   } count{srv};
   const auto& opts = srv.svc.options();
-  beast::flat_buffer buffer;
+  // Capped (ingest/request_limits.h): this bounds a chunked body's trailer.
+  beast::flat_buffer buffer(connection_buffer_limit(opts));
   try {
     if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
       lowest(stream).expires_after(opts.header_timeout);
@@ -395,7 +407,7 @@ Task<void> run_session(Server& srv, Stream stream) {
     }
     for (;;) {
       http::request_parser<http::buffer_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+      parser.header_limit(static_cast<std::uint32_t>(header_limit(opts)));
       // Beast checks Content-Length against the limit while parsing the header; the
       // route's own limit is applied once the route is known (dispatch).
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -403,7 +415,7 @@ Task<void> run_session(Server& srv, Stream stream) {
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
       if (ec) {
         if (is_disconnect(ec)) break;
-        HttpError e = ec == http::error::header_limit
+        HttpError e = ec == http::error::header_limit || ec == http::error::buffer_overflow
                           ? HttpError{http::status::request_header_fields_too_large, "headers_too_large",
                                       "the request headers are too large"}
                           : HttpError{http::status::bad_request, "bad_request", "malformed request: " + ec.message()};
@@ -548,7 +560,20 @@ int serve(const ServeOptions& options) {
   });
 
   std::vector<std::thread> pool;
-  for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+  // An exception escaping a handler would otherwise end the process and every upload
+  // in flight with it; the request it came from is lost, the rest keep running.
+  for (unsigned i = 0; i < threads; ++i) {
+    pool.emplace_back([&ioc] {
+      for (;;) {
+        try {
+          ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          log_line("error", "handler_exception", {{"error", e.what()}});
+        }
+      }
+    });
+  }
 
   log_line("info", "listening", {{"url", url}, {"data", options.data_dir.string()},
                                  {"tsa", options.tsa_url.empty() ? "embedded" : options.tsa_url},

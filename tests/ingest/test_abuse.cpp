@@ -13,6 +13,7 @@
 #include <chrono>
 #include <curl/curl.h>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "tests/ingest/daemon_fixture.h"
@@ -56,6 +57,15 @@ class RawConn {
       const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
       if (n <= 0) return true;
       received_.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  // Sends what the peer takes; a peer that answers early and closes stops it.
+  void send_until_refused(const std::string& s) {
+    std::size_t off = 0;
+    while (off < s.size()) {
+      const ssize_t n = ::send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      off += static_cast<std::size_t>(n);
     }
   }
   const std::string& received() const { return received_; }
@@ -276,4 +286,65 @@ TEST_CASE("thousands of 1-byte PATCHes on one upload keep file handles and memor
   REQUIRE(!id.empty());
   auto content = http("GET", d.api("/evidence/" + id + "/content"), d.admin_token());
   CHECK(content.body == data);
+}
+
+TEST_CASE("a chunked body whose trailer is too large gets 431 on every route, and uploads in flight go on",
+          "[daemon][abuse]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data", {"--body-timeout", "60"});
+  const std::string auth = "Authorization: Bearer " + d.admin_token() + "\r\n";
+  // An upload in flight: its header and part of its body, the rest sent at the end.
+  const std::string first = random_bytes_string(1000, 9), rest = random_bytes_string(99000, 10);
+  RawConn in_flight(port_of(d));
+  in_flight.send("POST /api/v1/evidence?officer=Abuse&device=cam HTTP/1.1\r\nHost: x\r\n" + auth +
+                 "Content-Length: 100000\r\nConnection: close\r\n\r\n" + first);
+  auto r0 = http("POST", d.api("/evidence?officer=Abuse&device=cam"), d.admin_token(), "an item to link");
+  REQUIRE(r0.status == 201);
+  const std::string id(obj(r0).at("evidence_id").as_string());
+  const std::string upload = new_upload(d, d.admin_token(), 5);
+
+  struct Target {
+    std::string method, path, extra_headers, body;
+  };
+  const std::vector<Target> targets = {
+      {"POST", "/api/v1/evidence?officer=Abuse&device=cam", "", "hello"},
+      {"PATCH", upload, "Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n",
+       "hello"},
+      {"POST", "/api/v1/evidence/" + id + "/cases", "Content-Type: application/json\r\n", R"({"case":"T-1"})"},
+      {"POST", "/api/v1/verify", "Content-Type: application/json\r\n", R"({"scope":"all"})"},
+      {"POST", "/api/v1/users", "Content-Type: application/json\r\n", R"({"name":"t.rail","role":"officer"})"},
+  };
+  auto chunked = [](const std::string& body, const std::string& trailer) {
+    std::ostringstream hex;
+    hex << std::hex << body.size();
+    return hex.str() + "\r\n" + body + "\r\n0\r\n" + trailer + "\r\n";
+  };
+  for (const std::size_t size : {std::size_t{70000}, std::size_t{65000}, std::size_t{1 << 20}}) {
+    for (const auto& t : targets) {
+      INFO(t.method << " " << t.path << " with a trailer of " << size << " bytes");
+      RawConn c(port_of(d));
+      c.send(t.method + " " + t.path + " HTTP/1.1\r\nHost: x\r\n" + auth + t.extra_headers +
+             "Transfer-Encoding: chunked\r\n\r\n");
+      // The daemon may answer and close before it has read all of a 1 MiB trailer.
+      const std::string body = chunked(t.body, "X-T: " + std::string(size, 'a') + "\r\n");
+      c.send_until_refused(body);
+      CHECK(c.closed_within(std::chrono::seconds(30)));
+      CHECK(c.received().rfind("HTTP/1.1 431", 0) == 0);
+      CHECK(c.received().find("headers_too_large") != std::string::npos);
+    }
+  }
+  // A small trailer is still fine, and the daemon is alive for everyone.
+  {
+    RawConn c(port_of(d));
+    c.send("POST /api/v1/evidence?officer=Abuse&device=cam HTTP/1.1\r\nHost: x\r\n" + auth +
+           "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked("small trailer", "X-T: fine\r\n"));
+    CHECK(c.closed_within(std::chrono::seconds(30)));
+    CHECK(c.received().rfind("HTTP/1.1 201", 0) == 0);
+  }
+  in_flight.send(rest);
+  CHECK(in_flight.closed_within(std::chrono::seconds(30)));
+  REQUIRE(in_flight.received().rfind("HTTP/1.1 201", 0) == 0);
+  CHECK(in_flight.received().find(sha256_hex(first + rest)) != std::string::npos);
+  CHECK(http("GET", d.api("/healthz")).status == 200);
+  CHECK(d.stop() == 0);
 }
