@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "store/error.h"
+#include "store/timefmt.h"
 
 namespace evidence {
 
@@ -73,6 +74,12 @@ void ensure_dir(const fs::path& dir) {
   fsync_path(dir.parent_path());
 }
 
+bool same_size(const fs::path& p, std::uint64_t size) {
+  struct stat st{};
+  if (::stat(p.c_str(), &st) != 0) throw system_error(errno, "stat " + p.string());
+  return static_cast<std::uint64_t>(st.st_size) == size;
+}
+
 // Publishes `tmp` at `target` without ever replacing an existing file: link(2) is
 // create-once. Returns false when the target already existed (tmp is left alone).
 bool link_once(const fs::path& tmp, const fs::path& target) {
@@ -124,7 +131,17 @@ class LocalBlobWriter final : public BlobWriter {
     }
     auto folder = layout_.blob_folder(info.id);
     ensure_dir(folder);
-    info.existed = !link_once(tmp_, layout_.blob_path(info.id));
+    const auto target = layout_.blob_path(info.id);
+    info.existed = !link_once(tmp_, target);
+    if (info.existed && !same_size(target, size_)) {
+      // The stored copy of this content has lost or gained bytes (the audit reports it
+      // as content_mismatch). These bytes hash right: they take its place, and the
+      // damaged file is kept beside it for whoever investigates, never deleted.
+      const auto aside = layout_.damaged_blob_path(info.id, std::to_string(to_unix_us(now_us())));
+      if (::rename(target.c_str(), aside.c_str()) != 0) throw system_error(errno, "move aside " + target.string());
+      if (!link_once(tmp_, target)) throw Error(Errc::conflict, target.string() + " reappeared while it was repaired");
+      info.existed = false;
+    }
     if (!info.existed) fsync_path(folder);
     ::unlink(tmp_.c_str());
     tmp_.clear();

@@ -300,6 +300,9 @@ Index::Index(const Layout& layout, OpenMode mode, std::size_t initial_map_size) 
   unsigned flags = MDB_NOTLS | (impl_->read_only ? MDB_RDONLY : 0u);
   int rc = mdb_env_open(impl_->env, dir.c_str(), flags, 0640);
   if (rc != MDB_SUCCESS) lmdb::fail(rc, "open index " + dir.string());
+  // Slots of readers that died (a killed `evidenced verify`) would pin old pages, and
+  // the file would grow for ever: free them now, and again from time to time.
+  if (!impl_->read_only) clear_stale_readers();
 
   auto open_all = [&](Txn& t) {
     for (auto& spec : kDbs) {
@@ -624,13 +627,17 @@ std::vector<StoredCheckpoint> Index::checkpoints() const {
 
 // --- users -------------------------------------------------------------------------------
 
-void Index::put_user(const User& user, const ContentId& token_hash) {
+void Index::put_user(const User& user, const ContentId& token_hash, const CustodyEvent* event) {
   if (auto p = name_problem("user name", user.name); !p.empty()) throw Error(Errc::invalid_argument, p);
   impl_->write([&](Txn& t) {
     if (t.get(impl_->user_names, val(user.name))) throw Error(Errc::already_exists, "user " + user.name + " exists");
     auto bytes = user.encode();
     t.put(impl_->users, val(token_hash.bytes), val(bytes), MDB_NOOVERWRITE);
     t.put(impl_->user_names, val(user.name), val(token_hash.bytes));
+    if (event) {
+      Impl::Appender log(*impl_, t);
+      log.append(*event);
+    }
   });
 }
 
@@ -639,6 +646,82 @@ std::optional<User> Index::user_by_token_hash(const ContentId& token_hash) const
     auto v = t.get(impl_->users, val(token_hash.bytes));
     if (!v) return std::nullopt;
     return User::decode(lmdb::bytes(*v));
+  });
+}
+
+namespace {
+// A name LMDB cannot hold as a key is no user's name.
+bool storable_name(const std::string& name) { return !name.empty() && name.size() <= 511; }
+}  // namespace
+
+std::optional<User> Index::user_by_name(const std::string& name) const {
+  if (!storable_name(name)) return std::nullopt;
+  return impl_->read([&](Txn& t) -> std::optional<User> {
+    auto h = t.get(impl_->user_names, val(name));
+    if (!h) return std::nullopt;
+    auto v = t.get(impl_->users, *h);
+    if (!v) return std::nullopt;
+    return User::decode(lmdb::bytes(*v));
+  });
+}
+
+std::uint64_t Index::update_user(const std::string& name, const std::function<void(User&)>& change,
+                                 const CustodyEvent& event) {
+  if (!storable_name(name)) throw Error(Errc::not_found, "no user " + name);
+  return impl_->write([&](Txn& t) {
+    auto h = t.get(impl_->user_names, val(name));
+    if (!h) throw Error(Errc::not_found, "no user " + name);
+    const auto hash = lmdb::bytes(*h);
+    const Bytes key(hash.begin(), hash.end());
+    auto v = t.get(impl_->users, val(key));
+    if (!v) throw Error(Errc::corrupt, "user " + name + ": name without record");
+    User u = User::decode(lmdb::bytes(*v));
+    change(u);
+    u.name = name;  // a change never renames
+    auto bytes = u.encode();
+    t.put(impl_->users, val(key), val(bytes));
+    Impl::Appender log(*impl_, t);
+    return log.append(event);
+  });
+}
+
+std::uint64_t Index::replace_user_token(const std::string& name, const ContentId& new_token_hash,
+                                        const CustodyEvent& event) {
+  if (!storable_name(name)) throw Error(Errc::not_found, "no user " + name);
+  return impl_->write([&](Txn& t) {
+    auto h = t.get(impl_->user_names, val(name));
+    if (!h) throw Error(Errc::not_found, "no user " + name);
+    const auto hash = lmdb::bytes(*h);
+    const Bytes old_key(hash.begin(), hash.end());
+    auto v = t.get(impl_->users, val(old_key));
+    if (!v) throw Error(Errc::corrupt, "user " + name + ": name without record");
+    const auto rec = lmdb::bytes(*v);
+    const Bytes bytes(rec.begin(), rec.end());
+    t.del(impl_->users, val(old_key));
+    t.put(impl_->users, val(new_token_hash.bytes), val(bytes), MDB_NOOVERWRITE);
+    t.put(impl_->user_names, val(name), val(new_token_hash.bytes));
+    Impl::Appender log(*impl_, t);
+    return log.append(event);
+  });
+}
+
+void Index::touch_users(const std::vector<std::pair<std::string, std::string>>& seen) {
+  if (seen.empty()) return;
+  impl_->write([&](Txn& t) {
+    for (const auto& [name, when] : seen) {
+      if (!storable_name(name)) continue;
+      auto h = t.get(impl_->user_names, val(name));
+      if (!h) continue;
+      const auto hash = lmdb::bytes(*h);
+      const Bytes key(hash.begin(), hash.end());
+      auto v = t.get(impl_->users, val(key));
+      if (!v) continue;
+      User u = User::decode(lmdb::bytes(*v));
+      if (u.last_seen >= when) continue;
+      u.last_seen = when;
+      auto bytes = u.encode();
+      t.put(impl_->users, val(key), val(bytes));
+    }
   });
 }
 
@@ -716,6 +799,12 @@ std::optional<Bytes> Index::raw_get(const std::string& db, std::span<const std::
     auto b = lmdb::bytes(*v);
     return Bytes(b.begin(), b.end());
   });
+}
+
+int Index::clear_stale_readers() {
+  int dead = 0;
+  lmdb::check(mdb_reader_check(impl_->env, &dead), "mdb_reader_check");
+  return dead;
 }
 
 std::uint64_t Index::map_size() const {

@@ -119,9 +119,22 @@ class Index {
 
   // --- users -----------------------------------------------------------------------
   // token_hash = SHA-256 of the bearer token. Error(already_exists) for a taken name.
-  void put_user(const User& user, const ContentId& token_hash);
+  // With `event`, the custody entry is appended in the same transaction.
+  void put_user(const User& user, const ContentId& token_hash, const CustodyEvent* event = nullptr);
   std::optional<User> user_by_token_hash(const ContentId& token_hash) const;
-  std::vector<User> users() const;
+  std::optional<User> user_by_name(const std::string& name) const;
+  std::vector<User> users() const;  // in token-hash order
+  // Applies `change` to the stored user and appends `event`, in one transaction;
+  // returns the entry index. Error(not_found) when there is no such user.
+  std::uint64_t update_user(const std::string& name, const std::function<void(User&)>& change,
+                            const CustodyEvent& event);
+  // Replaces the user's token (the old one stops working with this commit) and
+  // appends `event`. Error(not_found) when there is no such user.
+  std::uint64_t replace_user_token(const std::string& name, const ContentId& new_token_hash,
+                                   const CustodyEvent& event);
+  // Records last_seen times (name -> RFC 3339), without custody entries: a sign of
+  // life, not an act on evidence. Unknown names are skipped.
+  void touch_users(const std::vector<std::pair<std::string, std::string>>& seen);
 
   // --- tus upload sessions -----------------------------------------------------------
   void put_upload(const UploadSession& s);
@@ -142,6 +155,9 @@ class Index {
   std::optional<Bytes> raw_get(const std::string& db, std::span<const std::uint8_t> key) const;
 
   std::uint64_t map_size() const;
+  // Frees the reader slots of processes that died with a read transaction open
+  // (mdb_reader_check); returns how many. Run at open and by the daemon's sweeper.
+  int clear_stale_readers();
 
   struct Impl;
 

@@ -6,6 +6,7 @@
 //   DIR/incoming/                  partial uploads and blob temp files
 //   DIR/keys/                      private keys (0600) and public certificates
 //   DIR/admin.token                first admin token (0600)
+//   DIR/serve.lock                 held (flock) by the one serving daemon
 #pragma once
 
 #include <filesystem>
@@ -24,12 +25,17 @@ class Layout {
   std::filesystem::path blobs_dir() const { return root_ / "blobs" / "sha256"; }
   std::filesystem::path blob_folder(const ContentId& id) const;
   std::filesystem::path blob_path(const ContentId& id) const;
+  // Where a damaged copy of a blob is kept when a good one replaces it.
+  std::filesystem::path damaged_blob_path(const ContentId& id, const std::string& stamp) const {
+    return blob_folder(id) / (id.hex() + ".damaged-" + stamp);
+  }
   std::filesystem::path incoming_dir() const { return root_ / "incoming"; }
   // A partial tus upload's bytes. `upload_id` must be an id we generated
   // (checked: [A-Za-z0-9_-]{1,64}); anything else throws Error(invalid_argument).
   std::filesystem::path upload_path(const std::string& upload_id) const;
   std::filesystem::path keys_dir() const { return root_ / "keys"; }
   std::filesystem::path admin_token_path() const { return root_ / "admin.token"; }
+  std::filesystem::path serve_lock() const { return root_ / "serve.lock"; }  // store/instance_lock.h
   std::filesystem::path blob_config() const { return root_ / "blobs.json"; }  // ingest/blob_backend.h
 
   // Key and certificate files, all under keys/.

@@ -4,6 +4,7 @@
 
 #include "store/error.h"
 #include "store/format.h"
+#include "store/timefmt.h"
 
 namespace evidence {
 
@@ -73,6 +74,7 @@ json::object EvidenceRecord::to_json() const {
   o["uploaded_by"] = uploaded_by;
   o["log_index"] = log_index;
   if (!blob_version.empty()) o["blob_version"] = blob_version;
+  if (!flags.empty()) o["flags"] = string_array(flags);
   return o;
 }
 
@@ -103,6 +105,10 @@ EvidenceRecord EvidenceRecord::decode(std::span<const std::uint8_t> bytes) {
   r.uploaded_by = opt_str(o, "uploaded_by").value_or("");
   r.log_index = u64(o, "log_index", what);
   r.blob_version = opt_str(o, "blob_version").value_or("");
+  if (auto* f = o.if_contains("flags"); f && f->is_array()) {
+    for (auto& v : f->as_array())
+      if (v.is_string()) r.flags.emplace_back(v.as_string());
+  }
   return r;
 }
 
@@ -161,11 +167,42 @@ std::optional<Role> parse_role(std::string_view s) {
   return std::nullopt;
 }
 
+json::object User::to_json() const {
+  json::object o;
+  o["name"] = name;
+  o["role"] = role_name(role);
+  o["created_at"] = created_at;
+  o["disabled"] = disabled;
+  o["last_seen"] = last_seen.empty() ? json::value(nullptr) : json::value(last_seen);
+  o["badge"] = badge;
+  o["unit"] = unit;
+  if (certificate) {
+    o["certificate"] = json::object{{"number", certificate->number}, {"valid_until", certificate->valid_until}};
+  } else {
+    o["certificate"] = nullptr;
+  }
+  return o;
+}
+
+bool User::certificate_expired_at(std::string_view at) const {
+  if (!certificate || certificate->valid_until.empty()) return false;
+  const auto until = parse_rfc3339(certificate->valid_until);
+  const auto when = parse_rfc3339(at);
+  return until && when && *until < *when;
+}
+
+// The fields added in the second milestone are written only when set, so a user
+// record made by an older store keeps its exact bytes until it is changed.
 Bytes User::encode() const {
   json::object o;
   o["name"] = name;
   o["role"] = role_name(role);
   o["created_at"] = created_at;
+  if (disabled) o["disabled"] = true;
+  if (!badge.empty()) o["badge"] = badge;
+  if (!unit.empty()) o["unit"] = unit;
+  if (certificate) o["certificate"] = json::object{{"number", certificate->number}, {"valid_until", certificate->valid_until}};
+  if (!last_seen.empty()) o["last_seen"] = last_seen;
   return versioned(format::kUserV1, o);
 }
 
@@ -178,6 +215,14 @@ User User::decode(std::span<const std::uint8_t> bytes) {
   if (!role) throw Error(Errc::corrupt, "user: unknown role");
   u.role = *role;
   u.created_at = opt_str(o, "created_at").value_or("");
+  if (auto* d = o.if_contains("disabled"); d && d->is_bool()) u.disabled = d->as_bool();
+  u.badge = opt_str(o, "badge").value_or("");
+  u.unit = opt_str(o, "unit").value_or("");
+  if (auto* c = o.if_contains("certificate"); c && c->is_object()) {
+    u.certificate = Certificate{opt_str(c->as_object(), "number").value_or(""),
+                                opt_str(c->as_object(), "valid_until").value_or("")};
+  }
+  u.last_seen = opt_str(o, "last_seen").value_or("");
   return u;
 }
 

@@ -26,6 +26,9 @@ struct EvidenceRecord {
   std::string uploaded_by;  // the authenticated user name
   std::uint64_t log_index = 0;  // index of the ingest custody entry
   std::string blob_version;     // object-store version id; empty for local blobs
+  // Facts found at ingest that damage nothing but a reviewer must see, such as
+  // "certificate_expired" (the officer's enforcement certificate had lapsed).
+  std::vector<std::string> flags;
 
   Bytes encode() const;                          // version byte + JSON
   static EvidenceRecord decode(std::span<const std::uint8_t> bytes);  // throws corrupt
@@ -52,10 +55,24 @@ enum class Role { officer, reviewer, auditor, admin };
 const char* role_name(Role r);
 std::optional<Role> parse_role(std::string_view s);
 
+// An enforcement officer's certificate (执法证): number and last valid day/time.
+struct Certificate {
+  std::string number;
+  std::string valid_until;  // RFC 3339
+};
+
 struct User {
   std::string name;
   Role role = Role::officer;
   std::string created_at;
+  bool disabled = false;  // a disabled user's token gets 401
+  std::string badge;
+  std::string unit;
+  std::optional<Certificate> certificate;
+  std::string last_seen;  // RFC 3339 of the last authenticated request (about to the minute)
+  // True when the certificate's valid_until is before `at` (both RFC 3339).
+  bool certificate_expired_at(std::string_view at) const;
+  boost::json::object to_json() const;  // API shape (no token, ever)
   Bytes encode() const;
   static User decode(std::span<const std::uint8_t> bytes);
 };

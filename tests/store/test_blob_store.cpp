@@ -80,6 +80,36 @@ TEST_CASE("the same content twice is stored once", "[blob]") {
   CHECK(count_files(dir.path() / "incoming") == 0);
 }
 
+TEST_CASE("the same content again replaces a stored copy that lost bytes, and keeps the damaged one", "[blob]") {
+  test::TempDir dir;
+  Layout layout(dir.path());
+  LocalBlobStore store(layout);
+  const std::string content(100000, 'e');
+  auto a = store.begin_write();
+  a->write(as_bytes(content));
+  const auto ia = a->commit();
+  const auto path = layout.blob_path(ia.id);
+  fs::resize_file(path, 1000);  // a disk that lost the tail
+  auto b = store.begin_write();
+  b->write(as_bytes(content));
+  const auto ib = b->commit();
+  CHECK_FALSE(ib.existed);  // not deduplicated against the damaged copy
+  CHECK(fs::file_size(path) == content.size());
+  CHECK(read_blob(store, ia.id, 99990, 10) == content.substr(99990));
+  std::size_t damaged = 0;
+  for (auto& e : fs::directory_iterator(path.parent_path())) {
+    if (e.path().filename().string().rfind(ia.id.hex() + ".damaged-", 0) == 0) {
+      ++damaged;
+      CHECK(fs::file_size(e.path()) == 1000);
+    }
+  }
+  CHECK(damaged == 1);
+  // An intact copy is still deduplicated.
+  auto c = store.begin_write();
+  c->write(as_bytes(content));
+  CHECK(c->commit().existed);
+}
+
 TEST_CASE("a declared digest that does not match stores nothing", "[blob]") {
   test::TempDir dir;
   LocalBlobStore store(Layout(dir.path()));

@@ -138,18 +138,28 @@ TEST_CASE("search by officer, device and time pages with a cursor", "[index]") {
   CHECK_THROWS_AS(index.search(bad), Error);
 }
 
+namespace {
+User make_user(std::string name, Role role, std::string created_at) {
+  User u;
+  u.name = std::move(name);
+  u.role = role;
+  u.created_at = std::move(created_at);
+  return u;
+}
+}  // namespace
+
 TEST_CASE("users are found by token hash only", "[index]") {
   test::TempDir dir;
   Index index(Layout(dir.path()), OpenMode::read_write);
   auto h = Sha256::of(std::string("token"));
-  index.put_user(User{"alice", Role::reviewer, "2026-11-27T00:00:00.000Z"}, h);
+  index.put_user(make_user("alice", Role::reviewer, "2026-11-27T00:00:00.000Z"), h);
   auto u = index.user_by_token_hash(h);
   REQUIRE(u);
   CHECK(u->name == "alice");
   CHECK(u->role == Role::reviewer);
   CHECK_FALSE(index.user_by_token_hash(Sha256::of(std::string("other"))));
   try {
-    index.put_user(User{"alice", Role::admin, ""}, Sha256::of(std::string("t2")));
+    index.put_user(make_user("alice", Role::admin, ""), Sha256::of(std::string("t2")));
     FAIL("duplicate user name accepted");
   } catch (const Error& e) {
     CHECK(e.code() == Errc::already_exists);
