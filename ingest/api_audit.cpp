@@ -128,11 +128,30 @@ AuditScope parse_scope(const json::object& body) {
   return AuditScope::of_evidence(std::move(value));
 }
 
+// Holds one of `slots` for a request, or answers 429 busy.
+class SlotGuard {
+ public:
+  SlotGuard(Slots& slots, const char* what) : slots_(slots) {
+    if (!slots_.try_take()) {
+      throw HttpError{http::status::too_many_requests, "busy", std::string(what) + "; try again later",
+                      {{"Retry-After", "30"}}};
+    }
+  }
+  ~SlotGuard() { slots_.give_back(); }
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+
+ private:
+  Slots& slots_;
+};
+
 Task<Response> post_verify(Service& s, Request& req) {
   const json::object body = co_await read_json_object(req);
   const AuditScope scope = parse_scope(body);
   const AuthUser who = req.who();
-  json::object report = co_await blocking(s.workers(), [&s, &scope, &who] {
+  std::optional<SlotGuard> whole;
+  if (scope.kind == AuditScope::Kind::all) whole.emplace(s.whole_verify_slot(), "a whole-store audit is running");
+  json::object report = co_await blocking(s.audit_workers(), [&s, &scope, &who] {
     const AuditReport rep = run_audit(s.layout(), s.index(), s.blobs(), scope, daemon_audit_options(s));
     append_verify_event(s, who.name, role_name(who.role), scope, rep);
     if (scope.kind == AuditScope::Kind::all) s.metrics().verify_done(rep.ok, rep.problems.size());
@@ -150,12 +169,26 @@ Task<Response> export_case(Service& s, Request& req) {
     throw HttpError{http::status::bad_request, "invalid_case", p};
   }
   const AuthUser who = req.who();
-  std::shared_ptr<SpoolFile> spool = co_await blocking(s.workers(), [&s, &case_number, &who] {
+  // Held until the bundle has been sent (or the reader gone): the stream owns it.
+  auto slot = std::make_shared<SlotGuard>(s.export_slots(), "as many exports as --max-exports allows are running");
+  std::shared_ptr<SpoolFile> spool = co_await blocking(s.audit_workers(), [&s, &case_number, &who] {
     auto& index = s.index();
     // Every entry up to now, including each item's latest link, is proved in the bundle.
     const StoredCheckpoint cp = s.checkpointer().ensure(index.log_size());
     const auto items = index.items_in_case(case_number);
     if (items.empty()) throw HttpError{http::status::not_found, "not_found", "no items in case " + case_number};
+    // The spool shares the disk with incoming evidence: never fill it with a bundle.
+    std::uint64_t content = 0;
+    for (const auto& id : items) {
+      if (auto rec = index.get_evidence(id)) content += rec->size;
+    }
+    std::error_code space_ec;
+    const auto space = std::filesystem::space(s.layout().incoming_dir(), space_ec);
+    const std::uint64_t reserve = 64ull << 20;  // left for uploads
+    if (!space_ec && space.available < content + reserve) {
+      throw HttpError{http::status::insufficient_storage, "no_space",
+                      "exporting " + std::to_string(content) + " bytes of content would leave less than 64 MiB free for uploads"};
+    }
     auto file = std::make_shared<SpoolFile>(s.layout().incoming_dir());
     Sha256 hash;
     BundleOptions opts;
@@ -194,7 +227,7 @@ Task<Response> export_case(Service& s, Request& req) {
                                                         ".tar");
   res.headers.set(http::field::cache_control, "private, no-store");
   res.stream_size = spool->size();
-  res.stream = [spool, offset = std::uint64_t{0}](std::span<std::uint8_t> out) mutable {
+  res.stream = [spool, slot, offset = std::uint64_t{0}](std::span<std::uint8_t> out) mutable {
     const std::size_t n = spool->read_at(offset, out);
     offset += n;
     return n;

@@ -129,6 +129,7 @@ IngestMeta validate_meta(const std::function<std::optional<std::string>(std::str
 
 Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob) {
   const Bytes token = co_await blocking(s.workers(), [&s, &blob] { return s.stamper().stamp(blob.id); });
+  const std::optional<User> officer = co_await blocking(s.workers(), [&s, &meta] { return s.index().user_by_name(meta.officer); });
   NewEvidence item;
   item.record.id = new_evidence_id();
   item.record.sha256 = blob.id;
@@ -141,6 +142,10 @@ Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMe
   item.record.filename = meta.filename;
   item.record.uploaded_by = who.name;
   item.record.blob_version = blob.version;
+  // Evidence is never refused for a lapsed certificate (持证上岗), but a reviewer sees it.
+  if (officer && officer->role == Role::officer && officer->certificate_expired_at(item.record.received_at)) {
+    item.record.flags.push_back("certificate_expired");
+  }
   item.timestamp_token = token;
   item.event = custody_event(who, "ingest");
   item.event.case_number = meta.case_number;

@@ -1,6 +1,8 @@
 // Evidence routes: one-shot upload, record, content (ranges), time stamp, custody,
 // case links.
 #include <boost/beast/core/string.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <memory>
 
 #include "ingest/body_pump.h"
@@ -86,11 +88,29 @@ std::string content_type_for(std::string_view filename) {
       {"jpg", "image/jpeg"},       {"jpeg", "image/jpeg"},      {"png", "image/png"},
       {"gif", "image/gif"},        {"webp", "image/webp"},      {"pdf", "application/pdf"},
       {"txt", "text/plain"},       {"json", "application/json"}, {"xml", "application/xml"},
+      {"html", "text/html"},       {"htm", "text/html"},        {"svg", "image/svg+xml"},
       {"zip", "application/zip"},  {"tar", "application/x-tar"}};
   for (const auto& [e, t] : types) {
     if (ext == e) return t;
   }
   return "application/octet-stream";
+}
+
+// Types a browser shows without running anything; all others (HTML, XML, SVG,
+// unknown bytes) could run script in the console's origin and go as attachments.
+bool safe_inline(std::string_view type) {
+  return type.starts_with("video/") || type.starts_with("audio/") || type == "image/jpeg" || type == "image/png" ||
+         type == "image/gif" || type == "image/webp" || type == "text/plain";
+}
+
+// RFC 6266 / RFC 8187: the file name as data, percent-encoded UTF-8.
+std::string attachment_disposition(std::string_view filename) {
+  std::string out = "attachment";
+  if (!filename.empty()) {
+    out += "; filename*=UTF-8''";
+    out += boost::urls::encode(filename, boost::urls::unreserved_chars);
+  }
+  return out;
 }
 
 Task<Response> get_content(Service& s, Request& req) {
@@ -115,7 +135,11 @@ Task<Response> get_content(Service& s, Request& req) {
     return r;
   });
   Response res;
-  res.headers.set(http::field::content_type, content_type_for(rec.filename));
+  const std::string type = content_type_for(rec.filename);
+  res.headers.set(http::field::content_type, type);
+  res.headers.set("X-Content-Type-Options", "nosniff");
+  res.headers.set("Content-Security-Policy", "sandbox");
+  if (!safe_inline(type)) res.headers.set(http::field::content_disposition, attachment_disposition(rec.filename));
   res.headers.set(http::field::accept_ranges, "bytes");
   res.headers.set(http::field::etag, "\"" + rec.sha256.hex() + "\"");
   res.headers.set("Repr-Digest", "sha-256=:" + to_base64(rec.sha256.bytes) + ":");

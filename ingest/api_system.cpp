@@ -45,30 +45,6 @@ void add_system_routes(Service& s) {
                                                                          {"tsa_cert_pem", svc.tsa_cert_pem()}});
                }});
 
-  s.add_route({http::verb::post, "/users", true, {Role::admin}, 0, [](Service& svc, Request& req) -> Task<Response> {
-                 json::object body = co_await read_json_object(req);
-                 const auto* name = body.if_contains("name");
-                 const auto* role = body.if_contains("role");
-                 if (!name || !name->is_string() || !role || !role->is_string()) {
-                   throw HttpError{http::status::bad_request, "invalid_argument", "name and role are required strings"};
-                 }
-                 User u;
-                 u.name = std::string(name->as_string());
-                 if (auto p = name_problem("name", u.name); !p.empty()) {
-                   throw HttpError{http::status::bad_request, "invalid_argument", p};
-                 }
-                 auto r = parse_role(std::string(role->as_string()));
-                 if (!r) {
-                   throw HttpError{http::status::bad_request, "invalid_argument",
-                                   "role must be officer, reviewer, auditor or admin"};
-                 }
-                 u.role = *r;
-                 u.created_at = format_rfc3339(now_us());
-                 const std::string token = new_token();
-                 co_await blocking(svc.workers(), [&svc, &u, &token] { svc.index().put_user(u, Sha256::of(token)); });
-                 co_return Response::json(http::status::created,
-                                          json::object{{"name", u.name}, {"role", role_name(u.role)}, {"token", token}});
-               }});
 }
 
 }  // namespace evidence::ingest

@@ -14,6 +14,9 @@ struct ServeOptions {
   std::uint16_t port = 8443;
   std::filesystem::path tls_cert;  // both set: HTTPS (TLS 1.2+ only)
   std::filesystem::path tls_key;
+  // Plain HTTP on an address other hosts can reach sends tokens and footage in the
+  // clear: refused unless this is set (DESIGN.md "Hardening").
+  bool allow_plain_http = false;
   unsigned io_threads = 0;         // 0: hardware concurrency
   // Blocking work: fsync, LMDB commits, signing. Mostly waiting (on the disk, or in a
   // group commit for the batch leader), so many more than the cores: concurrent
@@ -23,6 +26,7 @@ struct ServeOptions {
   std::uint64_t max_json_bytes = 1 << 20;
   std::size_t max_header_bytes = 16 * 1024;
   unsigned max_connections = 1024;
+  unsigned max_exports = 2;           // case exports at once (429 beyond)
   unsigned max_uploads_per_user = 8;  // concurrent upload requests per user (429 beyond)
   std::string tsa_url;                // empty: the embedded TSA
   std::filesystem::path tsa_ca_file;  // outside TSA's CA (PEM) for receipts and /keys

@@ -6,6 +6,9 @@
 
 #include <openssl/ssl.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
@@ -26,6 +29,8 @@
 #include <cstring>
 #include <iostream>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "ingest/audit_api.h"
@@ -133,13 +138,86 @@ Match find_route(const Service& svc, http::verb method, std::string_view api_pat
 // ---------------------------------------------------------------------------------
 // Server state
 
+// Every open connection, so that a full server can make room: when the cap is
+// reached, an idle connection (one waiting for a request header) is closed for the
+// new one. A flood of idle sockets thus only ever pushes out its own kind, and a
+// docking station that connects still gets in.
+class ConnectionTable {
+ public:
+  using Id = std::uint64_t;
+  struct Entry {
+    asio::ip::address address;
+    int fd = -1;  // for shutdown(2), which wakes the session's pending read
+    bool idle = true;
+    bool authenticated = false;
+    std::chrono::steady_clock::time_point idle_since;
+  };
+
+  Id add(const asio::ip::address& a, int fd) {
+    std::lock_guard lock(mu_);
+    const Id id = ++next_;
+    conns_.emplace(id, Entry{a, fd, true, false, std::chrono::steady_clock::now()});
+    ++per_address_[a];
+    return id;
+  }
+  // Must run before the socket is closed, so that evict() never shuts down a
+  // descriptor number that has been reused.
+  void remove(Id id) {
+    std::lock_guard lock(mu_);
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    if (--per_address_[it->second.address] == 0) per_address_.erase(it->second.address);
+    conns_.erase(it);
+  }
+  void set_idle(Id id, bool idle) {
+    std::lock_guard lock(mu_);
+    if (auto it = conns_.find(id); it != conns_.end()) {
+      it->second.idle = idle;
+      if (idle) it->second.idle_since = std::chrono::steady_clock::now();
+    }
+  }
+  void set_authenticated(Id id) {
+    std::lock_guard lock(mu_);
+    if (auto it = conns_.find(id); it != conns_.end()) it->second.authenticated = true;
+  }
+  // Closes one idle connection: an unauthenticated one before any that has shown a
+  // token, then one of the address holding the most connections (a flood goes before
+  // its victims), then the one idle longest. False when none is idle.
+  bool evict() {
+    std::lock_guard lock(mu_);
+    Entry* victim = nullptr;
+    auto worse = [this](const Entry& a, const Entry& b) {  // true when a should go before b
+      if (a.authenticated != b.authenticated) return !a.authenticated;
+      const unsigned na = per_address_[a.address], nb = per_address_[b.address];
+      if (na != nb) return na > nb;
+      return a.idle_since < b.idle_since;
+    };
+    for (auto& [id, e] : conns_) {
+      if (!e.idle || e.fd < 0) continue;
+      if (!victim || worse(e, *victim)) victim = &e;
+    }
+    if (!victim) return false;
+    ::shutdown(victim->fd, SHUT_RDWR);
+    victim->fd = -1;  // once is enough; it leaves the table as its session ends
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  Id next_ = 0;
+  std::map<Id, Entry> conns_;
+  std::map<asio::ip::address, unsigned> per_address_;
+};
+
 struct Server {
+  explicit Server(Service& s) : svc(s) {}
   Service& svc;
   asio::io_context* ioc = nullptr;
   ssl::context* tls = nullptr;
   std::atomic<unsigned> connections{0};
   std::atomic<int> active_requests{0};
   std::atomic<bool> stopping{false};
+  ConnectionTable table;
 };
 
 template <class Stream>
@@ -236,11 +314,20 @@ class ParserBody final : public BodySource {
   bool sent_continue_ = false;
 };
 
+// Beast knows the reason phrases of the registered statuses only; the others we send
+// get theirs here (an empty one would still be valid HTTP, but says nothing to a person).
+template <class Message>
+void set_reason(Message& m) {
+  if (m.result_int() == 460) m.reason("Checksum Mismatch");  // tus 1.0 checksum extension
+  else if (m.reason().empty() || m.reason() == "<unknown-status>") m.reason("Unknown");
+}
+
 template <class Stream>
 Task<void> write_response(Stream& s, Response& r, bool keep_alive, const ServeOptions& o) {
   r.headers.set(http::field::server, "evidenced");
   if (!r.stream) {
     http::response<http::string_body> m{r.status, 11};
+    set_reason(m);
     for (const auto& f : r.headers) m.set(f.name_string(), f.value());
     m.keep_alive(keep_alive);
     m.body() = std::move(r.body);
@@ -251,6 +338,7 @@ Task<void> write_response(Stream& s, Response& r, bool keep_alive, const ServeOp
     co_return;
   }
   http::response<http::buffer_body> m{r.status, 11};
+  set_reason(m);
   for (const auto& f : r.headers) m.set(f.name_string(), f.value());
   m.keep_alive(keep_alive);
   m.content_length(r.stream_size);
@@ -302,7 +390,8 @@ Response web_asset_response(const WebAsset& asset) {
 
 // Authenticates, checks the role, runs the handler; every failure becomes a JSON error.
 template <class Stream>
-Task<Response> dispatch(Server& srv, http::request_parser<http::buffer_body>& parser, ParserBody<Stream>& body) {
+Task<Response> dispatch(Server& srv, http::request_parser<http::buffer_body>& parser, ParserBody<Stream>& body,
+                        bool& authenticated) {
   auto& svc = srv.svc;
   const auto& opts = svc.options();
   auto& msg = parser.get();
@@ -363,6 +452,7 @@ Task<Response> dispatch(Server& srv, http::request_parser<http::buffer_body>& pa
                         std::string("the role ") + role_name(user->role) + " may not do this"};
       }
       req.user = std::move(user);
+      authenticated = true;
     }
     res = co_await m.route->handler(svc, req);
   } catch (const HttpError& e) {
@@ -396,6 +486,17 @@ Task<void> run_session(Server& srv, Stream stream) {
     Server& srv;
     ~Count() { --srv.connections; }
   } count{srv};
+  // Declared after `stream` (a parameter), so it leaves the table before the socket closes.
+  struct Registered {
+    Server& srv;
+    ConnectionTable::Id id;
+    ~Registered() { srv.table.remove(id); }
+  } registered{srv, [&] {
+                 beast::error_code ec;
+                 auto& sock = lowest(stream).socket();
+                 const auto peer = sock.remote_endpoint(ec);
+                 return srv.table.add(ec ? asio::ip::address() : peer.address(), sock.native_handle());
+               }()};
   const auto& opts = srv.svc.options();
   // Capped (ingest/request_limits.h): this bounds a chunked body's trailer.
   beast::flat_buffer buffer(connection_buffer_limit(opts));
@@ -425,15 +526,22 @@ Task<void> run_session(Server& srv, Stream stream) {
         break;
       }
       ++srv.active_requests;
+      srv.table.set_idle(registered.id, false);
       struct Active {
         Server& srv;
-        ~Active() { --srv.active_requests; }
-      } active{srv};
+        ConnectionTable::Id id;
+        ~Active() {
+          --srv.active_requests;
+          srv.table.set_idle(id, true);
+        }
+      } active{srv, registered.id};
       const auto started = std::chrono::steady_clock::now();
       const std::string method(parser.get().method_string());
       const std::string target(parser.get().target());
       ParserBody<Stream> body(stream, buffer, parser, opts);
-      Response res = co_await dispatch(srv, parser, body);
+      bool authenticated = false;
+      Response res = co_await dispatch(srv, parser, body, authenticated);
+      if (authenticated) srv.table.set_authenticated(registered.id);
       // A body left unread (an early error) would be parsed as the next request.
       const bool keep = parser.get().keep_alive() && body.done() && !srv.stopping;
       const unsigned status = static_cast<unsigned>(res.status);
@@ -467,13 +575,20 @@ Task<void> accept_loop(Server& srv, tcp::acceptor& acceptor) {
       log_line("warn", "accept_failed", {{"error", ec.message()}});
       continue;
     }
-    if (++srv.connections > srv.svc.options().max_connections) {
-      --srv.connections;
+    // At the cap, make room by closing an idle connection (ConnectionTable::evict
+    // says which), else refuse this one. An address is never refused for holding
+    // many connections by itself: behind a NAT or a load balancer, all clients are one.
+    const auto& opts = srv.svc.options();
+    bool room = true;
+    if (srv.connections >= opts.max_connections) room = srv.table.evict();
+    // Evicted sessions leave as their reads fail; allow that much overshoot meanwhile.
+    if (!room || srv.connections >= opts.max_connections + 64) {
       beast::error_code ignored;
       socket.close(ignored);
-      log_line("warn", "connection_refused", {{"why", "connection cap reached"}});
+      log_line("warn", "connection_refused", {{"why", room ? "connection cap reached" : "no idle connection to close"}});
       continue;
     }
+    ++srv.connections;
     auto ex = socket.get_executor();
     if (srv.tls) {
       asio::co_spawn(ex, run_session(srv, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *srv.tls)),
@@ -487,7 +602,13 @@ Task<void> accept_loop(Server& srv, tcp::acceptor& acceptor) {
 Task<void> sweeper(Server& srv, asio::steady_timer& timer) {
   for (;;) {
     try {
-      co_await blocking(srv.svc.workers(), [&srv] { sweep_expired_uploads(srv.svc); });
+      co_await blocking(srv.svc.workers(), [&srv] {
+        sweep_expired_uploads(srv.svc);
+        srv.svc.index().touch_users(srv.svc.last_seen().take());
+        if (const int dead = srv.svc.index().clear_stale_readers(); dead > 0) {
+          log_line("warn", "stale_readers_cleared", {{"count", std::to_string(dead)}});
+        }
+      });
     } catch (const std::exception& e) {
       log_line("error", "sweep_failed", {{"error", e.what()}});
     }
@@ -500,11 +621,33 @@ Task<void> sweeper(Server& srv, asio::steady_timer& timer) {
 }  // namespace
 
 int serve(const ServeOptions& options) {
+  const bool want_tls = !options.tls_cert.empty() || !options.tls_key.empty();
+  {
+    beast::error_code ec;
+    const auto address = asio::ip::make_address(options.host, ec);
+    if (ec) throw Error(Errc::invalid_argument, "--listen host must be an IP address: " + options.host);
+    if (!want_tls && !address.is_loopback() && !options.allow_plain_http) {
+      throw Error(Errc::invalid_argument,
+                  "refusing to serve plain HTTP on " + options.host +
+                      ", which other hosts can reach: give --tls-cert and --tls-key, or --allow-plain-http "
+                      "behind a TLS proxy");
+    }
+  }
+  // Each connection is a descriptor: let the cap, not a soft default of 1024, decide.
+  if (rlimit nofile{}; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   Service svc(options);
   std::optional<ssl::context> tls;
-  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+  if (want_tls) {
     if (options.tls_cert.empty() || options.tls_key.empty()) {
       throw Error(Errc::invalid_argument, "--tls-cert and --tls-key go together");
+    }
+    struct stat st{};
+    if (::stat(options.tls_key.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      log_line("warn", "tls_key_readable",
+               {{"file", options.tls_key.string()}, {"why", "the TLS private key can be read by other users (chmod 600)"}});
     }
     tls.emplace(ssl::context::tls_server);
     tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -517,7 +660,7 @@ int serve(const ServeOptions& options) {
   const unsigned threads = options.io_threads ? options.io_threads : std::max(1u, std::thread::hardware_concurrency());
   // Declared after srv so that coroutine frames still pending at shutdown are
   // destroyed (with the io_context) while the server state they point at lives.
-  Server srv{svc};
+  Server srv(svc);
   srv.tls = tls ? &*tls : nullptr;
   std::optional<asio::io_context> ioc_holder(std::in_place, static_cast<int>(threads));
   asio::io_context& ioc = *ioc_holder;
@@ -600,6 +743,11 @@ int serve(const ServeOptions& options) {
   svc.workers().pool.join();
   svc.stream_workers().pool.join();
   svc.checkpointer().stop();
+  try {
+    svc.index().touch_users(svc.last_seen().take());
+  } catch (const std::exception& e) {
+    log_line("warn", "last_seen_not_saved", {{"error", e.what()}});
+  }
   log_line("info", "stopped", {{"log_size", std::to_string(svc.index().log_size())}});
   return 0;
 }

@@ -9,6 +9,7 @@
 #include "ingest/blob_backend.h"
 #include "ingest/tsa_client.h"
 #include "store/error.h"
+#include "store/timefmt.h"
 
 namespace evidence::ingest {
 
@@ -41,6 +42,27 @@ void UploadRegistry::forget(const std::string& id) {
   hashes_.erase(id);
 }
 
+void LastSeen::saw(const std::string& name, std::string when) {
+  std::lock_guard lock(mu_);
+  auto& latest = latest_[name];
+  // Only a change of minute is news worth writing.
+  if (latest.compare(0, 16, when, 0, 16) == 0) return;
+  latest = when;
+  pending_[name] = std::move(when);
+}
+std::vector<std::pair<std::string, std::string>> LastSeen::take() {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, std::string>> out(pending_.begin(), pending_.end());
+  pending_.clear();
+  return out;
+}
+std::optional<std::string> LastSeen::get(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = latest_.find(name);
+  if (it == latest_.end()) return std::nullopt;
+  return it->second;
+}
+
 namespace {
 
 std::string read_text(const std::filesystem::path& p) {
@@ -56,6 +78,7 @@ std::string read_text(const std::filesystem::path& p) {
 Service::Service(const ServeOptions& options)
     : options_(options),
       layout_(options.data_dir),
+      lock_(layout_),
       index_(std::make_unique<Index>(layout_, OpenMode::read_write)),
       group_commit_(std::make_unique<GroupCommit>(*index_)),
       blobs_(open_serve_blob_store(options, layout_)),
@@ -75,7 +98,10 @@ Service::Service(const ServeOptions& options)
   workers_ = std::make_unique<Workers>(options_.worker_threads ? options_.worker_threads
                                                                   : ServeOptions{}.worker_threads);
   stream_workers_ = std::make_unique<Workers>(std::max(2u, std::thread::hardware_concurrency()));
+  // One for a whole-store audit, one for scoped audits, one per export slot.
+  audit_workers_ = std::make_unique<Workers>(options_.max_exports + 2);
   add_system_routes(*this);
+  add_user_routes(*this);
   add_evidence_routes(*this);
   add_audit_routes(*this);  // before the case routes: /cases/{+}/export
   add_case_routes(*this);
@@ -87,16 +113,18 @@ Service::Service(const ServeOptions& options)
 Service::~Service() {
   workers_->pool.join();
   stream_workers_->pool.join();
+  audit_workers_->pool.join();
 }
 
-std::optional<AuthUser> Service::authenticate(std::string_view token) const {
+std::optional<AuthUser> Service::authenticate(std::string_view token) {
   if (token.empty() || token.size() > 512) return std::nullopt;
   // Users are keyed by SHA-256(token): the index lookup compares hashes of the
   // presented token, never the token itself, so its timing tells an attacker nothing
   // about any valid token (the token is 256 random bits; the hash is preimage-safe).
   const ContentId h = Sha256::of(token);
   auto u = index_->user_by_token_hash(h);
-  if (!u) return std::nullopt;
+  if (!u || u->disabled) return std::nullopt;
+  last_seen_.saw(u->name, format_rfc3339(now_us()));
   return AuthUser{u->name, u->role};
 }
 

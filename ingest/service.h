@@ -2,6 +2,7 @@
 // authority, checkpointer, tus upload registry and metrics; and the route table.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "store/blob_store.h"
 #include "store/content_id.h"
 #include "store/index.h"
+#include "store/instance_lock.h"
 #include "store/layout.h"
 #include "verify/keys.h"
 #include "verify/tsa.h"
@@ -49,6 +51,39 @@ class UploadRegistry {
   std::mutex mu_;
   std::set<std::string> busy_;
   std::map<std::string, Running> hashes_;
+};
+
+// When each user was last seen (an authenticated request), kept in memory and
+// written to the index by the sweeper: a write per request would put an fsync in
+// front of every read.
+class LastSeen {
+ public:
+  void saw(const std::string& name, std::string when);
+  // The times recorded since the last take (name -> RFC 3339).
+  std::vector<std::pair<std::string, std::string>> take();
+  std::optional<std::string> get(const std::string& name);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> latest_, pending_;
+};
+
+// At most `max` holders at once; try_take() is false past that (the caller answers 429).
+class Slots {
+ public:
+  explicit Slots(unsigned max) : max_(max) {}
+  bool try_take() {
+    unsigned n = used_.load();
+    do {
+      if (n >= max_) return false;
+    } while (!used_.compare_exchange_weak(n, n + 1));
+    return true;
+  }
+  void give_back() { --used_; }
+
+ private:
+  const unsigned max_;
+  std::atomic<unsigned> used_{0};
 };
 
 class Service;
@@ -83,20 +118,28 @@ class Service {
   // Hashing and writing of upload bodies (ingest/body_pump.h), kept off the pool
   // that runs commits so a burst of uploads cannot delay their answers.
   Workers& stream_workers() { return *stream_workers_; }
+  // Audits and exports, which read the whole store or a whole case: threads of their
+  // own, so neither can hold up the commits of uploads. Whole-store audits run one at
+  // a time, exports at most --max-exports at once (api_audit.cpp).
+  Workers& audit_workers() { return *audit_workers_; }
+  Slots& whole_verify_slot() { return whole_verify_; }
+  Slots& export_slots() { return export_slots_; }
   const std::string& log_key() const { return log_key_; }
   const std::string& log_name() const { return signer_.name; }
   const std::string& tsa_ca_pem() const { return tsa_ca_pem_; }
   const std::string& tsa_cert_pem() const { return tsa_cert_pem_; }
   const std::vector<Route>& routes() const { return routes_; }
 
-  // Bearer token -> user (nullopt for an unknown token).
-  std::optional<AuthUser> authenticate(std::string_view token) const;
+  // Bearer token -> user (nullopt for an unknown token or a disabled user).
+  std::optional<AuthUser> authenticate(std::string_view token);
+  LastSeen& last_seen() { return last_seen_; }
 
   void add_route(Route r) { routes_.push_back(std::move(r)); }
 
  private:
   ServeOptions options_;
   Layout layout_;
+  InstanceLock lock_;  // before anything opens the directory for writing
   std::unique_ptr<Index> index_;
   std::unique_ptr<GroupCommit> group_commit_;
   std::unique_ptr<BlobStore> blobs_;
@@ -107,15 +150,20 @@ class Service {
   std::unique_ptr<Checkpointer> checkpointer_;
   Metrics metrics_;
   UploadRegistry uploads_;
+  LastSeen last_seen_;
   UploadSlots upload_slots_{options_.max_uploads_per_user};
   std::unique_ptr<Workers> workers_;
   std::unique_ptr<Workers> stream_workers_;
+  std::unique_ptr<Workers> audit_workers_;
+  Slots whole_verify_{1};
+  Slots export_slots_{options_.max_exports};
   std::string log_key_, tsa_ca_pem_, tsa_cert_pem_;
   std::vector<Route> routes_;
 };
 
 // Route registration, one function per API area (api_*.cpp, tus.cpp).
 void add_system_routes(Service& s);
+void add_user_routes(Service& s);  // api_users.cpp: people (admin)
 void add_evidence_routes(Service& s);
 void add_case_routes(Service& s);
 void add_log_routes(Service& s);

@@ -254,6 +254,10 @@ Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool c
       file->sync();
       if (received > 0) {
         sess.offset += received;
+        // An upload that makes progress is not abandoned: its expiry moves forward
+        // (Upload-Expires then says the new time), so a slow link over days keeps it.
+        sess.expires_at = format_rfc3339(now_us() + std::chrono::duration_cast<std::chrono::microseconds>(
+                                                        s.options().upload_expiry));
         s.index().put_upload(sess);
       }
     });

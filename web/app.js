@@ -8,6 +8,7 @@ import * as casePage from './views/case.js';
 import * as item from './views/item.js';
 import * as search from './views/search.js';
 import * as log from './views/log.js';
+import * as users from './views/users.js';
 
 const ROLES_READING_CASES = ['reviewer', 'auditor', 'admin'];
 
@@ -19,6 +20,7 @@ export const can = {
   verify: (r) => r === 'auditor' || r === 'admin',
   log: (r) => r === 'auditor' || r === 'admin',
   export: (r) => ROLES_READING_CASES.includes(r),
+  users: (r) => r === 'admin',
 };
 
 const routes = [
@@ -28,6 +30,7 @@ const routes = [
   { re: /^\/item\/([^/]+)$/, view: item },
   { re: /^\/search$/, view: search },
   { re: /^\/log$/, view: log },
+  { re: /^\/users$/, view: users },
 ];
 
 function loadWho() {
@@ -75,6 +78,7 @@ function renderChrome() {
   if (ctx.can('cases')) links.push(['#/cases', 'Cases']);
   links.push(['#/search', 'Search']);
   if (ctx.can('log')) links.push(['#/log', 'Log & audit']);
+  if (ctx.can('users')) links.push(['#/users', 'People']);
   clear(
     nav,
     links.map(([href, text]) => h('a', { href, class: location.hash.startsWith(href) ? 'active' : '' }, text)),

@@ -135,11 +135,13 @@ TEST_CASE("the connection cap refuses connections beyond it and recovers", "[dae
   TempDir dir;
   Daemon d(dir.path() / "data", {"--max-connections", "4", "--header-timeout", "60"});
   std::vector<std::unique_ptr<RawConn>> held;
+  // Four connections busy with a request (idle ones would be closed to make room).
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<RawConn>(port_of(d)));
-    held.back()->send("GET /api/v1/healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    held.back()->send("POST /api/v1/evidence?officer=Abuse&device=cam HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                      d.admin_token() + "\r\nContent-Length: 100000\r\n\r\n" + std::string(100, 'x'));
   }
-  // Let the daemon accept all four (each answered once and kept alive).
+  // Let the daemon accept all four (each now reading its body).
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   RawConn extra(port_of(d));
   extra.send("GET /api/v1/healthz HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -345,6 +347,74 @@ TEST_CASE("a chunked body whose trailer is too large gets 431 on every route, an
   CHECK(in_flight.closed_within(std::chrono::seconds(30)));
   REQUIRE(in_flight.received().rfind("HTTP/1.1 201", 0) == 0);
   CHECK(in_flight.received().find(sha256_hex(first + rest)) != std::string::npos);
+  CHECK(http("GET", d.api("/healthz")).status == 200);
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("every oversized part of a request gets a 4xx on every route family, never a crash", "[daemon][abuse]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data", {"--max-upload-bytes", "1048576"});
+  const std::string auth = "Authorization: Bearer " + d.admin_token() + "\r\n";
+  auto r0 = http("POST", d.api("/evidence?officer=Abuse&device=cam"), d.admin_token(), "an item");
+  REQUIRE(r0.status == 201);
+  const std::string id(obj(r0).at("evidence_id").as_string());
+  const std::string upload = new_upload(d, d.admin_token(), 5);
+  // One route of each family: system, users, evidence, cases, log, tus, hold, audit, media.
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {"GET", "/api/v1/healthz"},
+      {"POST", "/api/v1/users"},
+      {"PATCH", "/api/v1/users/admin"},
+      {"POST", "/api/v1/evidence?officer=Abuse&device=cam"},
+      {"POST", "/api/v1/evidence/" + id + "/cases"},
+      {"GET", "/api/v1/cases/K-1"},
+      {"GET", "/api/v1/search?officer=Abuse"},
+      {"GET", "/api/v1/log/entries?start=0&end=1"},
+      {"PATCH", upload},
+      {"POST", "/api/v1/uploads"},
+      {"POST", "/api/v1/evidence/" + id + "/hold"},
+      {"POST", "/api/v1/verify"},
+      {"GET", "/api/v1/cases/K-1/export"},
+      {"GET", "/api/v1/evidence/" + id + "/thumbnail"},
+  };
+  auto status_of = [](const std::string& response) {
+    return response.size() >= 12 && response.rfind("HTTP/1.1 ", 0) == 0 ? std::stoi(response.substr(9, 3)) : 0;
+  };
+  auto exchange = [&](const std::string& request) {
+    RawConn c(port_of(d));
+    c.send_until_refused(request);
+    CHECK(c.closed_within(std::chrono::seconds(30)));
+    return status_of(c.received());
+  };
+  const std::string tus = "Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n";
+  for (const auto& [method, path] : routes) {
+    INFO(method << " " << path);
+    const std::string extra = path.find("/uploads/") != std::string::npos ? tus : "";
+    const std::string head = method + " " + path + " HTTP/1.1\r\nHost: x\r\n" + auth + extra;
+    // A header field past the limit, and many small ones.
+    CHECK(exchange(head + "X-Big: " + std::string(20000, 'h') + "\r\n\r\n") == 431);
+    std::string many;
+    for (int i = 0; i < 3000; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
+    CHECK(exchange(head + many + "\r\n") == 431);
+    // A request target past the limit.
+    const auto q = path.find('?');
+    const std::string long_target = path + (q == std::string::npos ? "?" : "&") + "pad=" + std::string(20000, 't');
+    CHECK(exchange(method + " " + long_target + " HTTP/1.1\r\nHost: x\r\n" + auth + extra + "\r\n") == 431);
+    // A declared body past any limit: refused unread (413), or 4xx where the route
+    // takes no body at all.
+    const int big = exchange(head + "Content-Length: 9999999999\r\nConnection: close\r\n\r\n");
+    CHECK(big >= 400);
+    CHECK(big < 500);
+    // A chunked body whose trailer is past the limit, and one whose chunk size is not a
+    // number: a 4xx where the route reads its body; a route that reads none answers as
+    // it would anyway and closes the connection. Never a 5xx, never a crash.
+    const int trailer = exchange(head + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\nX-T: " +
+                                 std::string(70000, 'a') + "\r\n\r\n");
+    CHECK(trailer > 0);
+    CHECK(trailer < 500);
+    const int chunk = exchange(head + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
+    CHECK(chunk > 0);
+    CHECK(chunk < 500);
+  }
   CHECK(http("GET", d.api("/healthz")).status == 200);
   CHECK(d.stop() == 0);
 }

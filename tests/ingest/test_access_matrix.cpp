@@ -83,6 +83,13 @@ std::vector<Row> matrix(Fixture& f) {
                     static int n = 0;
                     return R{"/users", R"({"name":"made-)" + std::to_string(++n) + R"(","role":"officer"})", json_ct};
                   }});
+  rows.push_back({"GET", "/users", true, {403, 403, 403, 403, 200}, get("/users")});
+  rows.push_back({"GET", "/whoami", true, {200, 200, 200, 200, 200}, get("/whoami")});
+  rows.push_back({"PATCH", "/users/{}", true, {403, 403, 403, 403, 200}, [json_ct] {
+                    return R{"/users/" + pct("Officer Two"), R"({"badge":"0042"})", json_ct};
+                  }});
+  rows.push_back({"POST", "/users/{}/token", true, {403, 403, 403, 403, 200},
+                  [json_ct] { return R{"/users/Spare/token", "", json_ct}; }});
   // Evidence.
   rows.push_back({"POST", "/evidence", true, {201, 201, 403, 403, 201},
                   [] { return R{"/evidence?" + meta_query(), "matrix upload", {}}; }});
@@ -161,6 +168,7 @@ TEST_CASE("access matrix: every route, every role, no token and a bad token", "[
   f.tokens["officer2"] = f.d->add_user("Officer Two", "officer");
   f.tokens["reviewer"] = f.d->add_user("Reviewer", "reviewer");
   f.tokens["auditor"] = f.d->add_user("Auditor", "auditor");
+  f.d->add_user("Spare", "officer");  // whose token the matrix rotates
   {
     auto r = http("POST", f.d->api("/evidence?case=K-1&" + meta_query()), f.tokens["officer"], "matrix item");
     REQUIRE(r.status == 201);

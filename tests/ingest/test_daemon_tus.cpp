@@ -268,3 +268,32 @@ TEST_CASE("tus: expired partial uploads are swept", "[daemon][tus]") {
   CHECK(status == 404);
   CHECK(incoming_files(d) == 0);
 }
+
+TEST_CASE("tus: an upload that makes progress is not expired, and its expiry moves forward", "[daemon][tus]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data", {"--upload-expiry", "3"});
+  const std::string t = d.admin_token();
+  const std::string url = create(d, t, 1000);
+  auto first = patch(url, t, 0, std::string(10, 'a'));
+  REQUIRE(first.status == 204);
+  const std::string expires_first = first.header("upload-expires");
+  // Ten seconds of PATCHes, each under the 3 s expiry after the one before: the
+  // upload outlives its first expiry by far.
+  std::string expires_last;
+  for (int i = 1; i <= 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto r = patch(url, t, 10 * static_cast<std::uint64_t>(i), std::string(10, 'a'));
+    REQUIRE(r.status == 204);
+    expires_last = r.header("upload-expires");
+  }
+  CHECK(expires_last != expires_first);
+  CHECK(head_offset(url, t) == 110);
+  // Left alone, it goes.
+  long status = 200;
+  for (int i = 0; i < 200 && status == 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = http("HEAD", url, t, "", kTus).status;
+  }
+  CHECK(status == 404);
+  CHECK(d.stop() == 0);
+}

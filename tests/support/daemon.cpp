@@ -6,6 +6,8 @@
 // (which would keep the reader from ever seeing end of file).
 #include "tests/support/daemon.h"
 
+#include <catch2/catch.hpp>
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -366,10 +368,24 @@ Daemon::Daemon(std::filesystem::path data_dir, std::vector<std::string> extra_ar
 }
 
 Daemon::~Daemon() {
-  try {
-    if (pid_ > 0) stop();
-  } catch (...) {
-    // A destructor reports nothing; tests that care call stop() themselves.
+  // Every daemon a test started must exit 0 at SIGTERM: a crash at shutdown, or a
+  // LeakSanitizer report (exit 23 here), fails the test that started it.
+  if (pid_ > 0) {
+    int code = -1;
+    try {
+      code = stop();
+    } catch (...) {
+    }
+    if (code != 0) {
+      std::string log;
+      try {
+        log = stderr_text();
+      } catch (...) {
+      }
+      if (log.size() > 4000) log = "..." + log.substr(log.size() - 4000);
+      INFO("the daemon's log (end):\n" << log);
+      CHECK(code == 0);
+    }
   }
   std::error_code ec;
   std::filesystem::remove(stderr_file_, ec);

@@ -398,12 +398,48 @@ try {
     await shot('08-item-reviewer');
   });
 
+  await step('admin: the People page adds, disables and re-keys a person', async () => {
+    await page.click('#who button');
+    await page.waitForSelector('#signin-form');
+    await page.fill('#token', admin);
+    await page.click('#signin');
+    await page.waitForSelector('#nav a[href="#/users"]');
+    assert.equal(await page.textContent('#who .name'), 'admin', 'GET /whoami names the signed-in user');
+    await page.click('#nav a[href="#/users"]');
+    await page.waitForSelector('#user-list tr[data-user="r.li"]');
+    await page.fill('#new-user-name', 'o.zhao');
+    await page.selectOption('#new-user-role', 'officer');
+    await page.fill('#new-user-badge', '031299');
+    await page.fill('#new-user-cert', 'ZF-77');
+    await page.fill('#new-user-cert-until', '2020-06-30');
+    await page.click('#add-user');
+    await page.waitForSelector('#new-token');
+    const token = (await page.textContent('#new-token')).trim();
+    const row = page.locator('#user-list tr[data-user="o.zhao"]');
+    await row.waitFor();
+    assert.match(await row.textContent(), /031299/);
+    assert.match(await row.textContent(), /lapsed/, 'a lapsed certificate is marked');
+    assert.equal((await api(token, 'GET', '/whoami')).status, 200);
+    await row.locator('button.toggle').click();
+    await page.waitForSelector('#user-list tr[data-user="o.zhao"].disabled');
+    assert.equal((await api(token, 'GET', '/whoami')).status, 401, 'a disabled person is locked out at once');
+    await shot('09-people');
+    await page.locator('#user-list tr[data-user="r.li"] button.rotate').click();
+    await page.waitForFunction(() => document.querySelector('#user-notice')?.textContent.includes('r.li'));
+    assert.equal((await api(reviewerToken, 'GET', '/whoami')).status, 401, "the reviewer's old token is dead");
+    const users = await api(admin, 'GET', '/users');
+    assert.equal(users.status, 200);
+    assert.equal(users.json.users.find((u) => u.name === 'o.zhao').disabled, true);
+    await page.goto(`${uiBase}/#/item/${itemId}`);  // where the next step starts
+    await page.waitForSelector('#custody button.link');
+  });
+
   await step('errors are plain: server unreachable', async () => {
     await stopDaemon(daemon);
     await page.click('#custody button.link');
     await page.waitForSelector('#custody .error');
     assert.match(await page.textContent('#custody .error'), /cannot be reached/);
-    await shot('09-unreachable');
+    await shot('10-unreachable');
   });
 
   const real = problems.filter(

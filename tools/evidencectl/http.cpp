@@ -207,8 +207,12 @@ boost::json::value Http::get_json(const std::string& path) {
 }
 
 boost::json::value Http::post_json(const std::string& path, const boost::json::value& body) {
+  return send_json("POST", path, body);
+}
+
+boost::json::value Http::send_json(const std::string& method, const std::string& path, const boost::json::value& body) {
   Request req;
-  req.method = "POST";
+  req.method = method;
   req.target = path;
   req.body = boost::json::serialize(body);
   req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
@@ -218,7 +222,7 @@ boost::json::value Http::post_json(const std::string& path, const boost::json::v
   } catch (const TransportError& e) {
     cannot_run(e.what());
   }
-  if (r.status < 200 || r.status >= 300) cannot_run("POST " + path + ": " + r.describe());
+  if (r.status < 200 || r.status >= 300) cannot_run(method + " " + path + ": " + r.describe());
   return r.json();
 }
 

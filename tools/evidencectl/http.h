@@ -62,6 +62,7 @@ class Http {
   // Shorthands that turn any non-2xx answer into Failure(kCannotRun).
   boost::json::value get_json(const std::string& path);
   boost::json::value post_json(const std::string& path, const boost::json::value& body);
+  boost::json::value send_json(const std::string& method, const std::string& path, const boost::json::value& body);
 
   std::string url(const std::string& target) const;
   const std::string& server() const { return server_; }

@@ -22,7 +22,7 @@ std::function<int()> add_init(CLI::App& app) {
       return 0;
     } catch (const std::exception& e) {
       std::cerr << "evidenced init: " << e.what() << "\n";
-      return 1;
+      return 2;  // could not run (an existing instance, a folder not empty, keys that fail)
     }
   };
 }

@@ -18,7 +18,8 @@ const ingest::ServeOptions kDefaults{};
 struct ServeArgs {
   std::string data, listen = "127.0.0.1:8443", tls_cert, tls_key, tsa_url, tsa_ca;
   unsigned threads = kDefaults.io_threads, workers = kDefaults.worker_threads,
-           max_connections = kDefaults.max_connections, max_uploads_per_user = kDefaults.max_uploads_per_user;
+           max_connections = kDefaults.max_connections, max_uploads_per_user = kDefaults.max_uploads_per_user,
+           max_exports = kDefaults.max_exports;
   std::uint64_t max_upload = kDefaults.max_upload_bytes;
   long upload_expiry_s = kDefaults.upload_expiry.count(), header_timeout_s = kDefaults.header_timeout.count(),
        body_timeout_s = kDefaults.body_timeout.count(), shutdown_s = kDefaults.shutdown_deadline.count();
@@ -27,6 +28,7 @@ struct ServeArgs {
   unsigned retention_days = 0;
   bool allow_unlocked = false;
   bool no_media_scan = false;
+  bool allow_plain_http = false;
 };
 
 bool split_listen(const std::string& s, std::string& host, std::uint16_t& port) {
@@ -58,6 +60,9 @@ std::function<int()> add_serve(CLI::App& app) {
   cmd->add_option("--workers", a->workers, "threads for blocking work (fsync, commits, signing)")->capture_default_str();
   cmd->add_option("--max-upload-bytes", a->max_upload, "largest accepted upload")->capture_default_str();
   cmd->add_option("--max-connections", a->max_connections, "connection cap")->capture_default_str();
+  cmd->add_option("--max-exports", a->max_exports, "case exports at once (429 beyond)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
   cmd->add_option("--max-uploads-per-user", a->max_uploads_per_user, "concurrent uploads per user (0: no cap)")
       ->capture_default_str();
   cmd->add_option("--tsa-url", a->tsa_url, "outside RFC 3161 TSA (http://...) instead of the embedded one");
@@ -78,6 +83,8 @@ std::function<int()> add_serve(CLI::App& app) {
   cmd->add_option("--retention-days", a->retention_days, "Object Lock retention of new objects (default 3650)");
   cmd->add_flag("--no-media-scan", a->no_media_scan,
                 "do not look for unfinished media work at start (new uploads still get it)");
+  cmd->add_flag("--allow-plain-http", a->allow_plain_http,
+                "serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)");
   cmd->add_flag("--allow-unlocked", a->allow_unlocked, "accept a bucket without Object Lock (erasable storage)");
   cmd->add_option("--s3-credentials", a->s3_credentials,
                   "file with the S3 keys (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)");
@@ -90,11 +97,13 @@ std::function<int()> add_serve(CLI::App& app) {
     }
     o.tls_cert = a->tls_cert;
     o.tls_key = a->tls_key;
+    o.allow_plain_http = a->allow_plain_http;
     o.io_threads = a->threads;
     o.worker_threads = a->workers;
     o.max_upload_bytes = a->max_upload;
     o.max_connections = a->max_connections;
     o.max_uploads_per_user = a->max_uploads_per_user;
+    o.max_exports = a->max_exports;
     o.tsa_url = a->tsa_url;
     o.tsa_ca_file = a->tsa_ca;
     o.upload_expiry = std::chrono::seconds(a->upload_expiry_s);
@@ -118,11 +127,13 @@ std::function<int()> add_serve(CLI::App& app) {
     o.media_scan = !a->no_media_scan;
     o.s3_credentials = a->s3_credentials;
     if (o.upload_expiry.count() < 3600) o.sweep_interval = std::chrono::seconds(1);
+    // Exit 2: the daemon could not run (a usage error, a folder that is not a data
+    // directory, one already served, a port taken, keys that do not load).
     try {
       return ingest::serve(o);
     } catch (const std::exception& e) {
       std::cerr << "evidenced serve: " << e.what() << "\n";
-      return 1;
+      return 2;
     }
   };
 }

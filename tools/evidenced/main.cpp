@@ -13,15 +13,14 @@ int main(int argc, char** argv) {
   CLI::App app{"evidenced: evidence ingestion daemon"};
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, std::function<int()>>> commands;
-  const auto before = app.get_subcommands({}).size();
-  (void)before;
   auto init = evidence::cli::add_init(app);
   auto serve = evidence::cli::add_serve(app);
   auto verify = evidence::cli::add_verify(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11's own codes (105, 106, 109, ...) are not ours: help is 0, a usage error 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   if (app.got_subcommand("init")) return init();
   if (app.got_subcommand("serve")) return serve();
