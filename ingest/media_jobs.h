@@ -30,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "ingest/http.h"
 #include "store/records.h"
 
@@ -83,6 +85,15 @@ class LocalContent {
 
 // A fresh unique path under incoming/ ("media-<random><suffix>"); nothing is created.
 std::filesystem::path media_temp_path(const Service& s, const std::string& suffix);
+
+// Runs `worker_exe media-worker ARGS...` (media::run_media_worker) on `input`, opened
+// here as the worker's descriptor 3, and when `output` is not empty on a new file
+// there (its descriptor 4, at most `max_output` bytes). An input or output that
+// cannot be opened is answered as the worker answers a failure: {"error", "code"}.
+std::optional<boost::json::value> run_worker_on(const MediaJobOptions& o, const std::vector<std::string>& args,
+                                                const std::filesystem::path& input,
+                                                const std::filesystem::path& output, int timeout_s,
+                                                std::uint64_t max_output, int nice, std::string* failure);
 
 class MediaJobs {
  public:
