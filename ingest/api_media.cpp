@@ -194,10 +194,10 @@ MadeClip make_clip(Service& s, MediaJobs& jobs, const EvidenceRecord& rec, doubl
   } remove{out};
   const int timeout = static_cast<int>(std::min<std::uint64_t>(60 + rec.size / (10u << 20), 24 * 3600));
   std::string failure;
-  const auto v = media::run_media_worker(
-      jobs.options().worker_exe,
-      {"media-worker", "clip", src->path().string(), seconds_text(start), seconds_text(end), out.string()}, timeout,
-      jobs.options().memory_limit, &failure);
+  // A stream copy is no larger than its source but for the container's own overhead.
+  const std::uint64_t max_clip = 2 * rec.size + (16u << 20);
+  const auto v = run_worker_on(jobs.options(), {"clip", seconds_text(start), seconds_text(end)}, src->path(), out,
+                               timeout, max_clip, 0, &failure);
   if (!v || !v->is_object()) {
     throw HttpError{http::status::internal_server_error, "clip_failed",
                     "the media worker failed: " + (failure.empty() ? std::string("no answer") : failure)};

@@ -113,6 +113,8 @@ Bytes read_small_file(const std::filesystem::path& p, std::size_t cap) {
   return out;
 }
 
+constexpr std::size_t kMaxThumbnailBytes = 16u << 20;
+
 // Seconds for a pass that reads the whole file: a minute plus 10 MiB/s.
 int whole_file_timeout(std::uint64_t size) {
   const std::uint64_t s = 60 + size / (10u << 20);
@@ -120,6 +122,28 @@ int whole_file_timeout(std::uint64_t size) {
 }
 
 }  // namespace
+
+std::optional<json::value> run_worker_on(const MediaJobOptions& o, const std::vector<std::string>& args,
+                                         const std::filesystem::path& input, const std::filesystem::path& output,
+                                         int timeout_s, std::uint64_t max_output, int nice, std::string* failure) {
+  try {
+    const auto in = media::WorkerFile::input(input);
+    std::optional<media::WorkerFile> out;
+    if (!output.empty()) out.emplace(media::WorkerFile::output(output));
+    media::WorkerOptions w;
+    w.timeout_s = timeout_s;
+    w.memory_limit_bytes = o.memory_limit;
+    w.nice_increment = nice;
+    w.input_fd = in.fd();
+    w.output_fd = out ? out->fd() : -1;
+    w.max_output_bytes = out ? max_output : 0;
+    std::vector<std::string> argv{"media-worker"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return media::run_media_worker(o.worker_exe, argv, w, failure);
+  } catch (const Error& e) {
+    return json::object{{"error", e.what()}, {"code", errc_name(e.code())}};
+  }
+}
 
 // --- LocalContent ------------------------------------------------------------------
 
@@ -243,6 +267,9 @@ void MediaJobs::run(unsigned n) {
   // not run while others want the core would hold locks it shares with them (the
   // allocator's, LMDB's) for milliseconds. Best effort.
   if (options_.nice > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options_.nice);
+  // At start, not at the first item: the log says at once which sandbox protections
+  // hold (media_worker_sandbox) or that the worker is unusable.
+  if (n == 0) worker_usable();
   if (n == 0 && options_.scan_at_start) {
     try {
       scan();
@@ -271,13 +298,25 @@ void MediaJobs::run(unsigned n) {
 bool MediaJobs::worker_usable() {
   std::call_once(worker_checked_, [this] {
     std::string failure;
-    const auto v = media::run_media_worker(options_.worker_exe, {"media-worker"}, options_.probe_timeout_s,
+    const auto v = media::run_media_worker(options_.worker_exe, {"media-worker", "status"}, options_.probe_timeout_s,
                                            options_.memory_limit, &failure);
-    worker_ok_ = v && v->is_object() && v->as_object().contains("error");
+    const auto* sandbox = v && v->is_object() ? v->as_object().if_contains("sandbox") : nullptr;
+    worker_ok_ = sandbox && sandbox->is_object();
     if (!worker_ok_) {
       log_line("error", "media_worker_unusable",
                {{"exe", options_.worker_exe}, {"error", failure.empty() ? "not a media worker" : failure}});
+      return;
     }
+    // Which of the sandbox's protections hold on this machine (verify/media_sandbox.h).
+    const json::object& sb = sandbox->as_object();
+    auto field = [&sb](const char* key) {
+      const auto* val = sb.if_contains(key);
+      if (!val) return std::string("unknown");
+      return val->is_string() ? std::string(val->as_string()) : json::serialize(*val);
+    };
+    log_line("info", "media_worker_sandbox",
+             {{"namespaces", field("namespaces")}, {"user", field("user")}, {"no_new_privs", field("no_new_privs")},
+              {"seccomp", field("seccomp")}, {"seccomp_mode", field("seccomp_mode")}, {"limits", field("limits")}});
   });
   return worker_ok_;
 }
@@ -356,8 +395,7 @@ void MediaJobs::probe_step(const EvidenceRecord& rec, const std::filesystem::pat
     media = json::object{{"error", "not a media file: no known media signature in its first bytes"}};
   } else {
     std::string failure;
-    const auto v = media::run_media_worker(options_.worker_exe, {"media-worker", "probe", file.string()},
-                                           options_.probe_timeout_s, options_.memory_limit, &failure, options_.nice);
+    const auto v = run_worker_on(options_, {"probe"}, file, {}, options_.probe_timeout_s, 0, options_.nice, &failure);
     media = worker_answer(v, failure);
   }
   if (has_error(media)) media = json::object{{"error", error_text(media)}};
@@ -378,9 +416,8 @@ void MediaJobs::thumbnail_step(const EvidenceRecord& rec, const std::filesystem:
     }
   } remove{out};
   std::string failure;
-  const auto v = media::run_media_worker(options_.worker_exe,
-                                         {"media-worker", "thumbnail", file.string(), out.string(), "320"},
-                                         options_.thumbnail_timeout_s, options_.memory_limit, &failure, options_.nice);
+  const auto v = run_worker_on(options_, {"thumbnail", "320"}, file, out, options_.thumbnail_timeout_s,
+                               kMaxThumbnailBytes, options_.nice, &failure);
   json::object answer = worker_answer(v, failure);
   if (has_error(answer)) {
     const std::string why = error_text(answer);
@@ -389,7 +426,7 @@ void MediaJobs::thumbnail_step(const EvidenceRecord& rec, const std::filesystem:
     log_line("warn", "thumbnail_failed", {{"id", rec.id}, {"error", why}});
     return;
   }
-  const Bytes jpeg = read_small_file(out, 16u << 20);
+  const Bytes jpeg = read_small_file(out, kMaxThumbnailBytes);
   auto writer = s_.blobs().begin_write();
   writer->write(jpeg);
   const BlobInfo blob = writer->commit();  // durable before the index points at it
@@ -400,8 +437,8 @@ void MediaJobs::thumbnail_step(const EvidenceRecord& rec, const std::filesystem:
 
 void MediaJobs::segments_step(const EvidenceRecord& rec, const std::filesystem::path& file) {
   std::string failure;
-  const auto v = media::run_media_worker(options_.worker_exe, {"media-worker", "segments", file.string()},
-                                         whole_file_timeout(rec.size), options_.memory_limit, &failure, options_.nice);
+  const auto v = run_worker_on(options_, {"segments"}, file, {}, whole_file_timeout(rec.size), 0, options_.nice,
+                               &failure);
   json::object table = worker_answer(v, failure);
   json::object detail;
   if (has_error(table) || !table.contains("segments") || !table["segments"].is_array()) {

@@ -3,7 +3,8 @@
 // a segment table (derived "segments", read by the audit to name damaged seconds).
 //
 // Every file is untrusted: the work runs in a child process (`evidenced media-worker`,
-// verify/media.h's run_media_worker) with a timeout and a memory limit, on a few
+// verify/media.h's run_media_worker) with a timeout, resource limits and a sandbox
+// (verify/media_sandbox.h: it gets the file as a descriptor and can open nothing), on a few
 // threads of our own, never on the I/O threads or the request worker pool. A job never
 // delays the client's answer: the commit path only puts the id on a bounded queue.
 //
@@ -29,6 +30,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <boost/json/value.hpp>
 
 #include "ingest/http.h"
 #include "store/records.h"
@@ -83,6 +86,15 @@ class LocalContent {
 
 // A fresh unique path under incoming/ ("media-<random><suffix>"); nothing is created.
 std::filesystem::path media_temp_path(const Service& s, const std::string& suffix);
+
+// Runs `worker_exe media-worker ARGS...` (media::run_media_worker) on `input`, opened
+// here as the worker's descriptor 3, and when `output` is not empty on a new file
+// there (its descriptor 4, at most `max_output` bytes). An input or output that
+// cannot be opened is answered as the worker answers a failure: {"error", "code"}.
+std::optional<boost::json::value> run_worker_on(const MediaJobOptions& o, const std::vector<std::string>& args,
+                                                const std::filesystem::path& input,
+                                                const std::filesystem::path& output, int timeout_s,
+                                                std::uint64_t max_output, int nice, std::string* failure);
 
 class MediaJobs {
  public:

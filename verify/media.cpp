@@ -40,8 +40,7 @@ extern "C" {
 
 #include "store/error.h"
 #include "store/ids.h"
-
-extern char** environ;
+#include "verify/media_sandbox.h"
 
 namespace evidence::media {
 
@@ -143,38 +142,46 @@ int refuse_nested_open(AVFormatContext*, AVIOContext**, const char*, int, AVDict
   return AVERROR(EPERM);
 }
 
+// An input file: opened here by path, or a descriptor the caller owns (the media
+// worker's, handed over by its parent) borrowed for one call.
 class Fd {
  public:
-  explicit Fd(const std::filesystem::path& path) {
+  explicit Fd(const std::filesystem::path& path) : name_(path.string()), owned_(true) {
     do {
       fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     } while (fd_ < 0 && errno == EINTR);
-    if (fd_ < 0) throw system_error(errno, "open " + path.string());
+    if (fd_ < 0) throw system_error(errno, "open " + name_);
+  }
+  Fd(int borrowed, std::string name) : fd_(borrowed), name_(std::move(name)), owned_(false) {
+    if (fd_ < 0) throw Error(Errc::invalid_argument, "no descriptor for " + name_);
   }
   ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
+    if (owned_ && fd_ >= 0) ::close(fd_);
   }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
-  std::int64_t size(const std::filesystem::path& path) const {
+  const std::string& name() const { return name_; }
+  std::int64_t size() const {
     struct stat st{};
-    if (::fstat(fd_, &st) != 0) throw system_error(errno, "stat " + path.string());
-    if (!S_ISREG(st.st_mode)) throw Error(Errc::invalid_argument, "not a regular file: " + path.string());
+    if (::fstat(fd_, &st) != 0) throw system_error(errno, "stat " + name_);
+    if (!S_ISREG(st.st_mode)) throw Error(Errc::invalid_argument, "not a regular file: " + name_);
     return st.st_size;
   }
 
  private:
   int fd_ = -1;
+  std::string name_;
+  bool owned_ = false;
 };
 
 // An opened demuxer over a FileSource. Move-free; lives on the stack of one call.
 class Input {
  public:
-  Input(const std::filesystem::path& path, const ProbeLimits& limits) : fd_(path) {
+  Input(const Fd& file, const ProbeLimits& limits) {
     init_libav();
-    src_.fd = fd_.get();
-    src_.size = fd_.size(path);
+    src_.fd = file.get();
+    src_.size = file.size();
     src_.max_bytes = limits.max_bytes;
     if (limits.seconds > 0) {
       src_.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -260,7 +267,6 @@ class Input {
   }
 
  private:
-  Fd fd_;
   FileSource src_;
   AVIOContext* avio_ = nullptr;
   AVFormatContext* fmt_ = nullptr;
@@ -431,7 +437,7 @@ struct VideoScan {
   double duration = 0;
 };
 
-std::optional<VideoScan> scan_video(const std::filesystem::path& file, const ProbeLimits& limits) {
+std::optional<VideoScan> scan_video(const Fd& file, const ProbeLimits& limits) {
   Input in(file, {limits.seconds, 0});
   if (in.open() < 0) return std::nullopt;
   AVFormatContext* fmt = in.fmt();
@@ -499,30 +505,95 @@ std::vector<Segment> keyframe_ranges(const VideoScan& scan, std::uint64_t size) 
   return out;
 }
 
-// --- Output file guard -------------------------------------------------------------
+// --- Output: a descriptor ----------------------------------------------------------
 
+// Where a clip's bytes go: a descriptor (opened here, or the media worker's, handed
+// over by its parent), written with pwrite at the muxer's position so that muxers
+// which seek back (an MP4's mdat size, Matroska's cues) work as on a file they opened.
+struct FileSink {
+  int fd = -1;
+  std::int64_t pos = 0;
+  std::int64_t end = 0;
+};
+
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+using WriteBuffer = const std::uint8_t*;
+#else
+using WriteBuffer = std::uint8_t*;  // FFmpeg before 7 declares the buffer non-const
+#endif
+
+int write_packet(void* opaque, WriteBuffer buf, int size) {
+  auto* s = static_cast<FileSink*>(opaque);
+  int done = 0;
+  while (done < size) {
+    const ssize_t n = ::pwrite(s->fd, buf + done, static_cast<std::size_t>(size - done), s->pos);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return AVERROR(errno);  // EFBIG at the worker's file size limit, ENOSPC, ...
+    }
+    done += static_cast<int>(n);
+    s->pos += n;
+  }
+  s->end = std::max(s->end, s->pos);
+  return size;
+}
+
+std::int64_t seek_sink(void* opaque, std::int64_t offset, int whence) {
+  auto* s = static_cast<FileSink*>(opaque);
+  if (whence & AVSEEK_SIZE) return s->end;
+  whence &= ~AVSEEK_FORCE;
+  std::int64_t target;
+  switch (whence) {
+    case SEEK_SET: target = offset; break;
+    case SEEK_CUR: target = s->pos + offset; break;
+    case SEEK_END: target = s->end + offset; break;
+    default: return AVERROR(EINVAL);
+  }
+  if (target < 0) return AVERROR(EINVAL);
+  s->pos = target;
+  return target;
+}
+
+// Owns the muxer context and its I/O over a FileSink.
 class OutputFile {
  public:
-  OutputFile(AVFormatContext* oc, std::filesystem::path path) : oc_(oc), path_(std::move(path)) {}
+  OutputFile(AVFormatContext* oc, int fd) : oc_(oc) { sink_.fd = fd; }
   ~OutputFile() {
-    if (oc_) {
-      if (!(oc_->oformat->flags & AVFMT_NOFILE)) avio_closep(&oc_->pb);
-      avformat_free_context(oc_);
-    }
-    if (!committed_) {
-      std::error_code ec;
-      std::filesystem::remove(path_, ec);
+    if (oc_) avformat_free_context(oc_);  // AVFMT_FLAG_CUSTOM_IO: leaves pb to us
+    if (avio_) {
+      av_freep(&avio_->buffer);
+      avio_context_free(&avio_);
     }
   }
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
   AVFormatContext* get() const { return oc_; }
-  void commit() { committed_ = true; }
+
+  // Attaches the descriptor as the muxer's output; a negative AVERROR on failure.
+  int open() {
+    constexpr int kBufferSize = 64 * 1024;
+    auto* buffer = static_cast<std::uint8_t*>(av_malloc(kBufferSize));
+    if (!buffer) return AVERROR(ENOMEM);
+    avio_ = avio_alloc_context(buffer, kBufferSize, 1, &sink_, nullptr, write_packet, seek_sink);
+    if (!avio_) {
+      av_free(buffer);
+      return AVERROR(ENOMEM);
+    }
+    oc_->pb = avio_;
+    oc_->flags |= AVFMT_FLAG_CUSTOM_IO;
+    return 0;
+  }
+  // Flushes what the muxer buffered; a negative AVERROR when a write failed.
+  int finish() {
+    if (!avio_) return 0;
+    avio_flush(avio_);
+    return avio_->error;
+  }
 
  private:
   AVFormatContext* oc_;
-  std::filesystem::path path_;
-  bool committed_ = false;
+  AVIOContext* avio_ = nullptr;
+  FileSink sink_;
 };
 
 // The muxer for "the same container type" as the input.
@@ -576,7 +647,9 @@ bool looks_like_media(std::span<const std::uint8_t> h) {
 
 // --- probe --------------------------------------------------------------------------
 
-MediaInfo probe(const std::filesystem::path& file, const ProbeLimits& limits) {
+namespace {
+
+MediaInfo probe_input(const Fd& file, const ProbeLimits& limits) {
   MediaInfo info;
   Input in(file, limits);
   if (in.source().size == 0) {
@@ -609,6 +682,15 @@ MediaInfo probe(const std::filesystem::path& file, const ProbeLimits& limits) {
   collect_tags(fmt, info.tags);
   return info;
 }
+
+}  // namespace
+
+MediaInfo probe(const std::filesystem::path& file, const ProbeLimits& limits) {
+  const Fd fd(file);
+  return probe_input(fd, limits);
+}
+
+MediaInfo probe(int fd, const ProbeLimits& limits) { return probe_input(Fd(fd, "input"), limits); }
 
 namespace {
 
@@ -808,7 +890,9 @@ Bytes encode_jpeg(const AVFrame* src, int max_width) {
 
 }  // namespace
 
-Bytes thumbnail_jpeg(const std::filesystem::path& file, int max_width, const ProbeLimits& limits) {
+namespace {
+
+Bytes thumbnail_of(const Fd& file, int max_width, const ProbeLimits& limits) {
   if (max_width < 16 || max_width > 8192) throw Error(Errc::invalid_argument, "thumbnail width out of range");
   Input in(file, limits);
   if (const int rc = in.open(); rc < 0) {
@@ -852,16 +936,28 @@ Bytes thumbnail_jpeg(const std::filesystem::path& file, int max_width, const Pro
   return encode_jpeg(frame.get(), max_width);
 }
 
+}  // namespace
+
+Bytes thumbnail_jpeg(const std::filesystem::path& file, int max_width, const ProbeLimits& limits) {
+  const Fd fd(file);
+  return thumbnail_of(fd, max_width, limits);
+}
+
+Bytes thumbnail_jpeg(int fd, int max_width, const ProbeLimits& limits) {
+  return thumbnail_of(Fd(fd, "input"), max_width, limits);
+}
+
 // --- segments -----------------------------------------------------------------------
 
-std::vector<Segment> segment_hashes(const std::filesystem::path& file, const ProbeLimits& limits) {
+namespace {
+
+std::vector<Segment> segments_of(const Fd& fd, const ProbeLimits& limits) {
   init_libav();
-  Fd fd(file);
-  const auto size = static_cast<std::uint64_t>(fd.size(file));
+  const auto size = static_cast<std::uint64_t>(fd.size());
   if (size == 0) return {};
   std::optional<VideoScan> scan;
   try {
-    scan = scan_video(file, limits);
+    scan = scan_video(fd, limits);
   } catch (const Error& e) {
     if (e.code() == Errc::not_found || e.code() == Errc::io_error || e.code() == Errc::permission_denied) throw;
     scan.reset();
@@ -869,11 +965,22 @@ std::vector<Segment> segment_hashes(const std::filesystem::path& file, const Pro
   std::vector<Segment> segments = scan ? keyframe_ranges(*scan, size) : fixed_ranges(size);
   std::vector<std::uint8_t> buf(1 << 20);
   for (auto& s : segments) {
-    auto id = hash_range(fd.get(), s.offset, s.length, buf, file.string());
-    if (!id) throw Error(Errc::io_error, "file shrank while hashing: " + file.string());
+    auto id = hash_range(fd.get(), s.offset, s.length, buf, fd.name());
+    if (!id) throw Error(Errc::io_error, "file shrank while hashing: " + fd.name());
     s.sha256 = *id;
   }
   return segments;
+}
+
+}  // namespace
+
+std::vector<Segment> segment_hashes(const std::filesystem::path& file, const ProbeLimits& limits) {
+  const Fd fd(file);
+  return segments_of(fd, limits);
+}
+
+std::vector<Segment> segment_hashes(int fd, const ProbeLimits& limits) {
+  return segments_of(Fd(fd, "input"), limits);
 }
 
 merkle::Hash segments_root(const std::vector<Segment>& segments) {
@@ -886,18 +993,18 @@ merkle::Hash segments_root(const std::vector<Segment>& segments) {
 
 std::vector<Segment> damaged_segments(const std::filesystem::path& file, const std::vector<Segment>& recorded) {
   Fd fd(file);
-  const auto size = static_cast<std::uint64_t>(fd.size(file));
+  const auto size = static_cast<std::uint64_t>(fd.size());
   std::vector<Segment> damaged;
   std::vector<std::uint8_t> buf(1 << 20);
   std::uint64_t recorded_end = 0;
   for (const auto& s : recorded) {
     recorded_end = std::max(recorded_end, s.offset + s.length);
     std::optional<ContentId> now;
-    if (s.offset + s.length <= size) now = hash_range(fd.get(), s.offset, s.length, buf, file.string());
+    if (s.offset + s.length <= size) now = hash_range(fd.get(), s.offset, s.length, buf, fd.name());
     if (!now || *now != s.sha256) damaged.push_back(s);
   }
   if (size > recorded_end) {
-    auto extra = hash_range(fd.get(), recorded_end, size - recorded_end, buf, file.string());
+    auto extra = hash_range(fd.get(), recorded_end, size - recorded_end, buf, fd.name());
     damaged.push_back({recorded_end, size - recorded_end, -1, -1, extra.value_or(ContentId{})});
   }
   return damaged;
@@ -960,12 +1067,13 @@ std::vector<Segment> segments_from_json(const boost::json::value& v) {
 
 // --- clip ---------------------------------------------------------------------------
 
-ClipResult clip(const std::filesystem::path& in_path, double start, double end,
-                const std::filesystem::path& out_path, const ProbeLimits& limits) {
+namespace {
+
+ClipResult clip_of(const Fd& input, double start, double end, int out_fd, const ProbeLimits& limits) {
   constexpr double kMaxSeconds = 1e9;  // ~31 years; keeps microsecond maths in int64
   if (!(start >= 0) || !(end > start) || !(end <= kMaxSeconds))
     throw Error(Errc::invalid_argument, "clip range must satisfy 0 <= start < end <= 1e9");
-  Input in(in_path, {limits.seconds, 0});
+  Input in(input, {limits.seconds, 0});
   if (const int rc = in.open(); rc < 0) throw Error(Errc::corrupt, in.failure(rc));
   AVFormatContext* ifmt = in.fmt();
   auto check_time = [&] {
@@ -975,9 +1083,9 @@ ClipResult clip(const std::filesystem::path& in_path, double start, double end,
   const AVOutputFormat* ofmt = matching_muxer(ifmt);
   if (!ofmt) throw Error(Errc::invalid_argument, std::string("cannot write container ") + ifmt->iformat->name);
   AVFormatContext* oc_raw = nullptr;
-  if (avformat_alloc_output_context2(&oc_raw, ofmt, nullptr, out_path.c_str()) < 0 || !oc_raw)
+  if (avformat_alloc_output_context2(&oc_raw, ofmt, nullptr, nullptr) < 0 || !oc_raw)
     throw Error(Errc::internal, "cannot create output context");
-  OutputFile out(oc_raw, out_path);
+  OutputFile out(oc_raw, out_fd);
   AVFormatContext* oc = out.get();
 
   const int v = in.video_stream();
@@ -1059,8 +1167,7 @@ ClipResult clip(const std::filesystem::path& in_path, double start, double end,
 
   AVDictionary* mux_opts = nullptr;
   if (!(ofmt->flags & AVFMT_NOFILE)) {
-    if (int rc = avio_open(&oc->pb, out_path.c_str(), AVIO_FLAG_WRITE); rc < 0)
-      throw Error(Errc::io_error, "cannot create " + out_path.string() + ": " + av_error_text(rc));
+    if (int rc = out.open(); rc < 0) throw Error(Errc::io_error, "cannot start the clip: " + av_error_text(rc));
   }
   if (int rc = avformat_write_header(oc, &mux_opts); rc < 0) {
     av_dict_free(&mux_opts);
@@ -1126,11 +1233,40 @@ ClipResult clip(const std::filesystem::path& in_path, double start, double end,
   if (written == 0 || last_time <= start)
     throw Error(Errc::invalid_argument, "nothing to copy in the requested range");
   if (int rc = av_write_trailer(oc); rc < 0) throw Error(Errc::io_error, "cannot finish clip: " + av_error_text(rc));
-  if (!(ofmt->flags & AVFMT_NOFILE)) {
-    if (int rc = avio_closep(&oc->pb); rc < 0) throw Error(Errc::io_error, "cannot close clip: " + av_error_text(rc));
-  }
-  out.commit();
+  if (int rc = out.finish(); rc < 0) throw Error(Errc::io_error, "cannot write clip: " + av_error_text(rc));
   return {begin, last_time, ofmt->name};
+}
+
+}  // namespace
+
+ClipResult clip(const std::filesystem::path& in_path, double start, double end,
+                const std::filesystem::path& out_path, const ProbeLimits& limits) {
+  const Fd input(in_path);
+  int out_fd;
+  do {
+    out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  } while (out_fd < 0 && errno == EINTR);
+  if (out_fd < 0) throw system_error(errno, "create " + out_path.string());
+  struct Close {
+    int fd;
+    ~Close() { ::close(fd); }
+  } close_out{out_fd};
+  struct RemoveUnlessDone {
+    const std::filesystem::path& path;
+    bool done = false;
+    ~RemoveUnlessDone() {
+      std::error_code ec;
+      if (!done) std::filesystem::remove(path, ec);
+    }
+  } guard{out_path};
+  ClipResult r = clip_of(input, start, end, out_fd, limits);
+  guard.done = true;
+  return r;
+}
+
+ClipResult clip(int in_fd, double start, double end, int out_fd, const ProbeLimits& limits) {
+  if (out_fd < 0) throw Error(Errc::invalid_argument, "no descriptor for the clip");
+  return clip_of(Fd(in_fd, "input"), start, end, out_fd, limits);
 }
 
 // --- worker process -----------------------------------------------------------------
@@ -1140,15 +1276,25 @@ namespace {
 int emit(const boost::json::value& v, int code) {
   std::cout << boost::json::serialize(v) << '\n';
   std::cout.flush();
+#ifdef __SANITIZE_ADDRESS__
+  // LeakSanitizer's check at exit needs a thread, ptrace and /proc/self/maps, all of
+  // which the sandbox's filter refuses: it would fail the worker after its answer.
+  // A sanitizer build's worker ends here instead; the same code's leaks are checked
+  // in process by the media tests.
+  std::fflush(nullptr);
+  ::_exit(code);
+#endif
   return code;
 }
 
-void write_file(const std::filesystem::path& path, const Bytes& data) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) throw system_error(errno, "create " + path.string());
-  const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
-  const int close_rc = std::fclose(f);
-  if (!ok || close_rc != 0) throw Error(Errc::io_error, "write " + path.string());
+void write_all(int fd, const Bytes& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw system_error(n < 0 ? errno : EIO, "write the output descriptor");
+    done += static_cast<std::size_t>(n);
+  }
 }
 
 double parse_seconds(const char* s) {
@@ -1160,10 +1306,19 @@ double parse_seconds(const char* s) {
   return d;
 }
 
+// The entries of DIR/keys, for the selftest (read before the sandbox shuts).
+std::vector<std::string> key_names(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(dir) / "keys", ec))
+    names.push_back(e.path().filename().string());
+  return names;
+}
+
 }  // namespace
 
 int media_worker_main(int argc, char** argv) {
-  // Wait for the parent to apply our memory limit: it closes the pipe after prlimit.
+  // Wait for the parent to apply our resource limits: it closes the pipe after prlimit.
   struct stat st{};
   if (::fstat(0, &st) == 0 && S_ISFIFO(st.st_mode)) {
     char sink[256];
@@ -1173,28 +1328,44 @@ int media_worker_main(int argc, char** argv) {
       break;
     }
   }
+  const std::string verb = argc >= 2 ? argv[1] : "";
+  const bool writes = verb == "thumbnail" || verb == "clip";
+  const bool reads = writes || verb == "probe" || verb == "segments";
+  const bool selftest = verb == "selftest" && argc >= 4;
+  const auto keys = selftest ? key_names(argv[2]) : std::vector<std::string>{};
+  // Before any input byte is parsed; for good. Everything below is what a hostile
+  // file could reach.
+  const Sandbox sandbox = confine_media_worker(writes ? kWorkerOutputFd : reads ? kWorkerInputFd : 2,
+                                               verb == "status" || selftest);
+
   const std::string usage =
-      "usage: probe FILE | thumbnail FILE OUT.jpg [WIDTH] | segments FILE | clip FILE START END OUT";
-  if (argc < 3) return emit(boost::json::object{{"error", usage}}, 2);
-  const std::string verb = argv[1];
+      "usage: probe | thumbnail [WIDTH] | segments | clip START END | status | selftest DIR PORT [PATH...] "
+      "(input on descriptor 3, output to descriptor 4)";
   try {
-    if (verb == "probe" && argc == 3) {
-      return emit(to_json(probe(argv[2])), 0);
+    if (verb == "probe" && argc == 2) {
+      return emit(to_json(probe(kWorkerInputFd)), 0);
     }
-    if (verb == "thumbnail" && (argc == 4 || argc == 5)) {
-      const int width = argc == 5 ? static_cast<int>(parse_seconds(argv[4])) : 320;
-      const Bytes jpeg = thumbnail_jpeg(argv[2], width);
-      write_file(argv[3], jpeg);
-      return emit(boost::json::object{{"thumbnail", argv[3]}, {"size", jpeg.size()}}, 0);
+    if (verb == "thumbnail" && (argc == 2 || argc == 3)) {
+      const int width = argc == 3 ? static_cast<int>(parse_seconds(argv[2])) : 320;
+      const Bytes jpeg = thumbnail_jpeg(kWorkerInputFd, width);
+      write_all(kWorkerOutputFd, jpeg);
+      return emit(boost::json::object{{"size", jpeg.size()}}, 0);
     }
-    if (verb == "segments" && argc == 3) {
-      const auto segments = segment_hashes(argv[2]);
+    if (verb == "segments" && argc == 2) {
+      const auto segments = segment_hashes(kWorkerInputFd);
       const auto root = segments_root(segments);
       return emit(boost::json::object{{"segments", to_json(segments)}, {"root", to_hex(root)}}, 0);
     }
-    if (verb == "clip" && argc == 6) {
-      const auto r = clip(argv[2], parse_seconds(argv[3]), parse_seconds(argv[4]), argv[5]);
+    if (verb == "clip" && argc == 4) {
+      const auto r = clip(kWorkerInputFd, parse_seconds(argv[2]), parse_seconds(argv[3]), kWorkerOutputFd);
       return emit(boost::json::object{{"start", r.start}, {"end", r.end}, {"format", r.format}}, 0);
+    }
+    if (verb == "status" && argc == 2) {
+      return emit(boost::json::object{{"sandbox", sandbox_status(sandbox)}}, 0);
+    }
+    if (selftest) {
+      const std::vector<std::string> paths(argv + 4, argv + argc);
+      return emit(sandbox_selftest(sandbox, argv[2], keys, static_cast<int>(parse_seconds(argv[3])), paths), 0);
     }
   } catch (const Error& e) {
     return emit(boost::json::object{{"error", e.what()}, {"code", errc_name(e.code())}}, 1);
@@ -1247,21 +1418,75 @@ std::optional<boost::json::value> fail(std::string* failure, std::string why) {
   return std::nullopt;
 }
 
+// A copy of `fd` at 10 or above (close-on-exec), so that moving it to 3 or 4 in the
+// child cannot overwrite the other one or a pipe end not yet moved.
+struct HighFd {
+  int fd = -1;
+  explicit HighFd(int source) {
+    if (source >= 0 && (fd = ::fcntl(source, F_DUPFD_CLOEXEC, 10)) < 0) throw system_error(errno, "dup");
+  }
+  ~HighFd() {
+    if (fd >= 0) ::close(fd);
+  }
+  HighFd(const HighFd&) = delete;
+  HighFd& operator=(const HighFd&) = delete;
+};
+
 }  // namespace
+
+WorkerFile WorkerFile::input(const std::filesystem::path& file) {
+  int fd;
+  do {
+    fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) throw system_error(errno, "open " + file.string());
+  return WorkerFile(fd);
+}
+
+WorkerFile WorkerFile::output(const std::filesystem::path& file) {
+  int fd;
+  do {
+    fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) throw system_error(errno, "create " + file.string());
+  return WorkerFile(fd);
+}
+
+WorkerFile::~WorkerFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 std::optional<boost::json::value> run_media_worker(const std::string& exe, const std::vector<std::string>& args,
                                                    int timeout_s, std::size_t memory_limit_bytes,
                                                    std::string* failure, int nice_increment) {
+  WorkerOptions o;
+  o.timeout_s = timeout_s;
+  o.memory_limit_bytes = memory_limit_bytes;
+  o.nice_increment = nice_increment;
+  return run_media_worker(exe, args, o, failure);
+}
+
+std::optional<boost::json::value> run_media_worker(const std::string& exe, const std::vector<std::string>& args,
+                                                   const WorkerOptions& options, std::string* failure) {
+  const int timeout_s = options.timeout_s;
   if (timeout_s <= 0) return fail(failure, "timeout must be positive");
   constexpr std::size_t kMaxOutput = 64u << 20;
 
   Pipe in, out;
+  const HighFd input_copy(options.input_fd), output_copy(options.output_fd);
+  const int input_fd = input_copy.fd, output_fd = output_copy.fd;
   SpawnAttr sa;
   posix_spawn_file_actions_adddup2(&sa.actions, in.fd[0], 0);
   posix_spawn_file_actions_adddup2(&sa.actions, out.fd[1], 1);
   posix_spawn_file_actions_addopen(&sa.actions, 2, "/dev/null", O_WRONLY, 0);
+  // 3 is the input and 4 the output, when given; /dev/null keeps the numbering when
+  // only an output is.
+  if (input_fd >= 0) posix_spawn_file_actions_adddup2(&sa.actions, input_fd, kWorkerInputFd);
+  else if (output_fd >= 0) posix_spawn_file_actions_addopen(&sa.actions, kWorkerInputFd, "/dev/null", O_RDONLY, 0);
+  if (output_fd >= 0) posix_spawn_file_actions_adddup2(&sa.actions, output_fd, kWorkerOutputFd);
   // The daemon's sockets, LMDB and blob descriptors are none of the worker's business.
-  posix_spawn_file_actions_addclosefrom_np(&sa.actions, 3);
+  posix_spawn_file_actions_addclosefrom_np(&sa.actions,
+                                           output_fd >= 0 ? kWorkerOutputFd + 1 : input_fd >= 0 ? kWorkerInputFd + 1 : 3);
   sigset_t empty, defaults;
   sigemptyset(&empty);
   sigfillset(&defaults);
@@ -1279,8 +1504,11 @@ std::optional<boost::json::value> run_media_worker(const std::string& exe, const
   for (auto& s : owned) argv.push_back(s.data());
   argv.push_back(nullptr);
 
+  // No environment: nothing of the daemon's (paths, settings, a token in a variable)
+  // reaches the worker, and libav reads no setting from it.
+  char* no_env[] = {nullptr};
   pid_t pid = -1;
-  if (int rc = posix_spawn(&pid, exe.c_str(), &sa.actions, &sa.attr, argv.data(), environ); rc != 0)
+  if (int rc = posix_spawn(&pid, exe.c_str(), &sa.actions, &sa.attr, argv.data(), no_env); rc != 0)
     return fail(failure, "cannot spawn " + exe + ": " + std::strerror(rc));
   in.close_read();
   out.close_write();
@@ -1296,17 +1524,34 @@ std::optional<boost::json::value> run_media_worker(const std::string& exe, const
     return status;
   };
 
-  if (memory_limit_bytes > 0) {
-    const rlimit lim{memory_limit_bytes, memory_limit_bytes};
-    if (::prlimit(pid, RLIMIT_AS, &lim, nullptr) != 0) {
+  // Soft and hard alike: the worker, root or not, cannot raise them (it drops root, and
+  // its seccomp filter refuses prlimit/setrlimit anyway).
+  struct Limit {
+    __rlimit_resource resource;
+    rlim_t value;
+    const char* what;
+  };
+  std::vector<Limit> limits = {
+      // CPU seconds cannot exceed wall-clock ones: the timeout kill stays the rule;
+      // this one holds if the parent dies first.
+      {RLIMIT_CPU, static_cast<rlim_t>(timeout_s), "CPU time"},
+      {RLIMIT_NOFILE, static_cast<rlim_t>(kWorkerMaxFiles), "open files"},
+      {RLIMIT_FSIZE, static_cast<rlim_t>(options.max_output_bytes), "file size"},
+      {RLIMIT_CORE, 0, "core size"},
+  };
+  if (options.memory_limit_bytes > 0)
+    limits.push_back({RLIMIT_AS, static_cast<rlim_t>(options.memory_limit_bytes), "memory"});
+  for (const auto& l : limits) {
+    const rlimit lim{l.value, l.value};
+    if (::prlimit(pid, l.resource, &lim, nullptr) != 0) {
       const int err = errno;
       kill_child();
       reap();
-      return fail(failure, std::string("cannot apply memory limit: ") + std::strerror(err));
+      return fail(failure, std::string("cannot apply the ") + l.what + " limit: " + std::strerror(err));
     }
   }
   // Best effort: a worker at normal priority is still a correct worker.
-  if (nice_increment > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), nice_increment);
+  if (options.nice_increment > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), options.nice_increment);
   in.close_write();  // the worker may start now
 
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);

@@ -10,7 +10,9 @@
 // playlist or concat file can never make the demuxer open another file or the
 // network). They cannot bound memory or a decoder stuck in a loop without reading,
 // so for real isolation run the same functions in a child process through
-// `media_worker_main` / `run_media_worker`, which add RLIMIT_AS and a kill on timeout.
+// `media_worker_main` / `run_media_worker`, which add resource limits, a kill on
+// timeout and a sandbox (verify/media_sandbox.h): the worker gets its input as a
+// descriptor and can open no file, reach no network and write no file of its own.
 //
 // Thread safety: every function is safe to call concurrently from several threads
 // (each call owns its libav contexts).
@@ -80,6 +82,10 @@ bool looks_like_media(std::span<const std::uint8_t> head);
 // ok=false and a reason. Throws Error(not_found / permission_denied / io_error) only
 // when the file itself cannot be opened.
 MediaInfo probe(const std::filesystem::path& file, const ProbeLimits& limits = {});
+// The same over a descriptor open for reading a regular file (borrowed: not closed;
+// read with pread, so its offset is neither used nor moved). So are the other `int fd`
+// overloads below; they are what the media worker uses, as it may open nothing.
+MediaInfo probe(int fd, const ProbeLimits& limits = {});
 
 // DESIGN.md's "media" shape: {"container", "duration", "bit_rate", "streams": [{"type",
 // "codec", "profile", "width", "height", "frame_rate", "sample_rate", "channels"}],
@@ -98,6 +104,7 @@ MediaInfo media_info_from_json(const boost::json::value& v);
 // the deadline passes.
 Bytes thumbnail_jpeg(const std::filesystem::path& file, int max_width = 320,
                      const ProbeLimits& limits = {});
+Bytes thumbnail_jpeg(int fd, int max_width = 320, const ProbeLimits& limits = {});
 
 // One contiguous byte range of a file and its SHA-256.
 struct Segment {
@@ -131,6 +138,7 @@ inline constexpr std::uint64_t kFixedSegmentBytes = 4ull << 20;
 // timeout the fixed ranges are used). Throws Error(not_found / io_error) for I/O.
 std::vector<Segment> segment_hashes(const std::filesystem::path& file,
                                     const ProbeLimits& limits = {600.0, 0});
+std::vector<Segment> segment_hashes(int fd, const ProbeLimits& limits = {600.0, 0});
 
 // RFC 6962 Merkle root whose leaves are the 32 SHA-256 bytes of each segment, in
 // order (leaf hash = SHA-256(0x00 || sha256)); empty_root() for no segments.
@@ -168,33 +176,84 @@ struct ClipResult {
 // fails. On any error `out` is removed.
 ClipResult clip(const std::filesystem::path& in, double start, double end,
                 const std::filesystem::path& out, const ProbeLimits& limits = {600.0, 0});
+// The same from descriptor `in_fd` into `out_fd`, an empty regular file open for
+// writing (borrowed; written with pwrite from offset 0). On error what was written
+// stays: the caller, who made the file, discards it.
+ClipResult clip(int in_fd, double start, double end, int out_fd, const ProbeLimits& limits = {600.0, 0});
 
 // --- Isolation in a child process -------------------------------------------------
 
-// Entry point of a worker process. argv[0] is ignored (program or subcommand name);
-// then one of
-//   probe FILE                     -> to_json(MediaInfo)  (also for non-media)
-//   thumbnail FILE OUT.jpg [W]     -> {"thumbnail": OUT, "size": N}, writes OUT
-//   segments FILE                  -> {"segments": [...], "root": hex}
-//   clip FILE START END OUT        -> {"start", "end", "format"}, writes OUT
-// It prints one JSON value on stdout and returns the exit code: 0 on success, 1 with
-// {"error": message, "code": errc name} when the operation failed, 2 with
-// {"error": usage} for bad arguments. When stdin is a pipe it first reads it to EOF:
-// run_media_worker closes that pipe only after applying the memory limit, so no file
-// byte is parsed before the limit holds.
+// The worker's descriptors: its input (read only) and, for thumbnail and clip, the
+// file its output goes to, both opened by the parent. The worker opens nothing.
+inline constexpr int kWorkerInputFd = 3;
+inline constexpr int kWorkerOutputFd = 4;
+
+// Entry point of a worker process (`evidenced media-worker ...`); call it only as a
+// process's main: it confines the process it runs in for good (verify/media_sandbox.h:
+// no new privileges, an unprivileged user when started as root, private namespaces
+// where the kernel allows them, a seccomp filter that refuses every open, socket and
+// exec). argv[0] is ignored (program or subcommand name); then one of
+//   probe                 -> to_json(MediaInfo)  (also for non-media)
+//   thumbnail [W]         -> {"size": N}, the JPEG written to descriptor 4
+//   segments              -> {"segments": [...], "root": hex}
+//   clip START END        -> {"start", "end", "format"}, the clip written to descriptor 4
+//   status                -> {"sandbox": {...}}: the protections in force (media_sandbox.h)
+//   selftest DIR [PATH..] -> {"sandbox", "open_keys", "opened", "connect", "create", "env", ...}:
+//                            what a hostile input could still do (tests; media_sandbox.h)
+// reading its input from descriptor 3. It prints one JSON value on stdout and returns
+// the exit code: 0 on success, 1 with {"error": message, "code": errc name} when the
+// operation failed, 2 with {"error": usage} for bad arguments. When stdin is a pipe it
+// first reads it to EOF: run_media_worker closes that pipe only after applying the
+// resource limits, so no file byte is parsed before the limits hold.
 int media_worker_main(int argc, char** argv);
 
+// A descriptor to hand to a worker (WorkerOptions), closed when this dies. Move-only.
+class WorkerFile {
+ public:
+  // `file` opened read-only. Throws Error(not_found / permission_denied / io_error).
+  static WorkerFile input(const std::filesystem::path& file);
+  // `file` created for writing (it must not exist yet; mode 0600). Throws as input.
+  static WorkerFile output(const std::filesystem::path& file);
+  WorkerFile(WorkerFile&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  WorkerFile& operator=(WorkerFile&&) = delete;
+  WorkerFile(const WorkerFile&) = delete;
+  WorkerFile& operator=(const WorkerFile&) = delete;
+  ~WorkerFile();
+  int fd() const { return fd_; }
+
+ private:
+  explicit WorkerFile(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+struct WorkerOptions {
+  int timeout_s = 30;                  // wall clock; the CPU time limit is the same
+  std::size_t memory_limit_bytes = 0;  // RLIMIT_AS; 0 = none
+  int nice_increment = 0;              // > 0 lowers the child's CPU priority
+  int input_fd = -1;                   // becomes the child's descriptor 3; -1 = none
+  int output_fd = -1;                  // becomes the child's descriptor 4; -1 = none
+  // RLIMIT_FSIZE: the largest file the child may write (through output_fd; it can
+  // create none). 0 = no file at all.
+  std::uint64_t max_output_bytes = 0;
+};
+
 // Spawns `exe` with `args` (args[0] is the first argument after the program name)
-// via posix_spawn in its own process group, all other descriptors closed, stdout
-// captured (at most 64 MiB), stderr discarded; applies RLIMIT_AS =
-// memory_limit_bytes (0 = none) with prlimit, then closes the child's stdin.
-// Kills the group with SIGKILL after `timeout_s` seconds. A positive
-// `nice_increment` lowers the child's CPU priority (background work that must
-// not slow uploads down) before it starts.
+// via posix_spawn in its own process group, with an empty environment, stdout
+// captured (at most 64 MiB), stderr discarded, and no descriptors but those and the
+// two in `options` (as 3 and 4). Before the child may start (its stdin is a pipe
+// closed only then) applies with prlimit: RLIMIT_AS = memory_limit_bytes (0 = none),
+// RLIMIT_CPU = timeout_s, RLIMIT_NOFILE = kWorkerMaxFiles, RLIMIT_FSIZE =
+// max_output_bytes, RLIMIT_CORE = 0. Kills the group with SIGKILL after `timeout_s` seconds.
 // Returns the parsed stdout JSON when the child exited normally (whatever the exit
 // code: the worker's errors are JSON too), nullopt when it could not be spawned,
 // timed out, died by a signal (e.g. out of memory) or printed no valid JSON; then
 // `*failure` (when given) says which.
+inline constexpr int kWorkerMaxFiles = 16;
+std::optional<boost::json::value> run_media_worker(const std::string& exe,
+                                                   const std::vector<std::string>& args,
+                                                   const WorkerOptions& options,
+                                                   std::string* failure = nullptr);
+// The same without descriptors (the form earlier callers use).
 std::optional<boost::json::value> run_media_worker(const std::string& exe,
                                                    const std::vector<std::string>& args,
                                                    int timeout_s,

@@ -1,5 +1,5 @@
 // Isolation: the spawner kills on timeout, applies the memory limit, reports crashes;
-// the worker entry point answers in JSON.
+// the worker entry point answers in JSON (its sandbox: test_media_sandbox.cpp).
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -11,45 +11,12 @@
 
 #include "store/codec.h"
 #include "tests/verify/media_fixtures.h"
+#include "tests/verify/media_worker_run.h"
 #include "verify/media.h"
 
 using namespace evidence;
 using namespace evidence::test;
 namespace media = evidence::media;
-
-namespace {
-
-struct WorkerRun {
-  int code;
-  boost::json::value out;
-};
-
-// Runs media_worker_main in this process with stdout captured and stdin from /dev/null.
-WorkerRun run_worker(std::vector<std::string> args) {
-  TempDir dir;
-  const auto out_path = dir / "stdout";
-  std::cout.flush();
-  std::fflush(stdout);
-  const int saved_out = ::dup(1), saved_in = ::dup(0);
-  const int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  const int null_fd = ::open("/dev/null", O_RDONLY);
-  ::dup2(out_fd, 1);
-  ::dup2(null_fd, 0);
-  args.insert(args.begin(), "media-worker");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const int code = media::media_worker_main(static_cast<int>(args.size()), argv.data());
-  std::cout.flush();
-  std::fflush(stdout);
-  ::dup2(saved_out, 1);
-  ::dup2(saved_in, 0);
-  for (int fd : {saved_out, saved_in, out_fd, null_fd}) ::close(fd);
-  const auto bytes = read_all(out_path);
-  return {code, boost::json::parse(std::string(bytes.begin(), bytes.end()))};
-}
-
-}  // namespace
 
 TEST_CASE("run_media_worker kills a child that outlives its timeout", "[media]") {
   std::string why;
@@ -87,33 +54,43 @@ TEST_CASE("run_media_worker reports a crash, silence and a missing program", "[m
 }
 
 TEST_CASE("the worker entry point probes, segments, thumbnails and clips in JSON", "[media]") {
+  // The real worker, confined as the daemon runs it: input on descriptor 3, output on 4.
   TempDir dir;
-  auto probe = run_worker({"probe", footage().mp4.string()});
-  CHECK(probe.code == 0);
-  CHECK(probe.out == media::to_json(media::probe(footage().mp4)));
+  std::string why;
+  auto probe = run_real_worker({{"probe"}, footage().mp4}, &why);
+  INFO(why);
+  REQUIRE(probe);
+  CHECK(*probe == media::to_json(media::probe(footage().mp4)));
 
-  auto noise = run_worker({"probe", random_file(dir / "noise", 5000).string()});
-  CHECK(noise.code == 0);
-  CHECK(noise.out.as_object().contains("error"));
+  auto noise = run_real_worker({{"probe"}, random_file(dir / "noise", 5000)});
+  REQUIRE(noise);
+  CHECK(noise->as_object().contains("error"));
 
-  auto segs = run_worker({"segments", footage().mp4.string()});
-  CHECK(segs.code == 0);
-  const auto list = media::segments_from_json(segs.out.at("segments"));
+  auto segs = run_real_worker({{"segments"}, footage().mp4});
+  REQUIRE(segs);
+  const auto list = media::segments_from_json(segs->at("segments"));
   CHECK(list == media::segment_hashes(footage().mp4));
-  CHECK(segs.out.at("root").as_string() == to_hex(media::segments_root(list)));
+  CHECK(segs->at("root").as_string() == to_hex(media::segments_root(list)));
 
-  auto thumb = run_worker({"thumbnail", footage().mp4.string(), (dir / "t.jpg").string()});
-  CHECK(thumb.code == 0);
-  CHECK(fs::file_size(dir / "t.jpg") == thumb.out.at("size").to_number<std::uint64_t>());
+  auto thumb = run_real_worker({{"thumbnail"}, footage().mp4, dir / "t.jpg"});
+  REQUIRE(thumb);
+  CHECK(fs::file_size(dir / "t.jpg") == thumb->at("size").to_number<std::uint64_t>());
+  CHECK(read_all(dir / "t.jpg") == media::thumbnail_jpeg(footage().mp4));
 
-  auto no_video = run_worker({"thumbnail", footage().wav.string(), (dir / "w.jpg").string()});
-  CHECK(no_video.code == 1);
-  CHECK(no_video.out.at("code") == "invalid_argument");
+  auto no_video = run_real_worker({{"thumbnail"}, footage().wav, dir / "w.jpg"});
+  REQUIRE(no_video);
+  CHECK(no_video->at("code") == "invalid_argument");
 
-  auto cut = run_worker({"clip", footage().mp4.string(), "2", "5", (dir / "c.mp4").string()});
-  CHECK(cut.code == 0);
-  CHECK(cut.out.at("format") == "mp4");
+  auto cut = run_real_worker({{"clip", "2", "5"}, footage().mp4, dir / "c.mp4"});
+  REQUIRE(cut);
+  CHECK(cut->at("format") == "mp4");
+  CHECK(media::probe(dir / "c.mp4").ok);
 
-  CHECK(run_worker({"bogus", "x"}).code == 2);
-  CHECK(run_worker({"clip", footage().mp4.string(), "two", "5", (dir / "c.mp4").string()}).code == 1);
+  auto bogus = run_real_worker({{"bogus", "x"}});
+  REQUIRE(bogus);
+  CHECK(bogus->as_object().contains("error"));
+  CHECK_FALSE(bogus->as_object().contains("code"));  // a usage answer
+  auto bad_number = run_real_worker({{"clip", "two", "5"}, footage().mp4, dir / "c2.mp4"});
+  REQUIRE(bad_number);
+  CHECK(bad_number->at("code") == "invalid_argument");
 }
