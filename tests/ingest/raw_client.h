@@ -54,6 +54,17 @@ class RawConnection {
     }
     return out;
   }
+  // Reads until `marker` has arrived (or the peer closes, or 60 s pass); returns all read.
+  std::string read_until(const std::string& marker) {
+    std::string out;
+    char buf[4096];
+    while (out.find(marker) == std::string::npos) {
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
   void close() {
     ::close(fd_);
     fd_ = -1;

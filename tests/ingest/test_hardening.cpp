@@ -2,10 +2,7 @@
 // cannot lock out an uploader, one daemon per data directory, no plain HTTP on a
 // reachable address, content that a browser could run is sent as an attachment in a
 // sandbox, whole-store audits one at a time, and exports bounded.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,39 +14,22 @@
 #include <lmdb.h>
 
 #include "tests/ingest/daemon_fixture.h"
+#include "tests/ingest/raw_client.h"
 
 using namespace evidence;
 using namespace evidence::test;
 
-namespace {
-
-int port_of(const Daemon& d) { return std::stoi(d.url().substr(d.url().rfind(':') + 1)); }
-
-// A connected socket that sends nothing.
-int idle_socket(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  return fd;
-}
-
-}  // namespace
-
 TEST_CASE("1,100 idle sockets do not stop a new client from uploading", "[daemon][hardening]") {
   TempDir dir;
   Daemon d(dir.path() / "data", {"--header-timeout", "120"});
-  std::vector<int> fds;
-  for (int i = 0; i < 1100; ++i) fds.push_back(idle_socket(port_of(d)));
+  std::vector<std::unique_ptr<RawConnection>> idle;  // connected, sending nothing
+  for (int i = 0; i < 1100; ++i) idle.push_back(std::make_unique<RawConnection>(d.url()));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // all accepted (or refused)
   const std::string body = random_bytes_string(100000, 3);
   auto r = http("POST", d.api("/evidence?officer=Flood&device=cam"), d.admin_token(), body);
   CHECK(r.status == 201);
   CHECK(http("GET", d.api("/healthz")).status == 200);
-  for (int fd : fds) ::close(fd);
+  idle.clear();
   CHECK(d.stop() == 0);
 }
 
@@ -170,27 +150,23 @@ TEST_CASE("a second whole-store audit gets 429 busy while uploads go on", "[daem
 TEST_CASE("exports beyond --max-exports get 429 busy", "[daemon][hardening]") {
   TempDir dir;
   Daemon d(dir.path() / "data", {"--max-exports", "1"});
-  const std::string big = random_bytes_string(48u << 20, 5);
+  const std::string big = random_bytes_string(16u << 20, 5);
   for (int i = 0; i < 3; ++i) {
     REQUIRE(http("POST", d.api("/evidence?officer=Lee&device=cam&case=EXP-1"), d.admin_token(),
                  big + std::to_string(i))
                 .status == 201);
   }
   // An export whose reader takes nothing holds its slot until the bundle is sent.
-  const int fd = idle_socket(port_of(d));
-  const std::string req = "GET /api/v1/cases/EXP-1/export HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                          d.admin_token() + "\r\n\r\n";
-  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
-  HttpResponse second;
-  for (int i = 0; i < 300; ++i) {
-    second = http("GET", d.api("/cases/EXP-1/export"), d.admin_token());
-    if (second.status == 429) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  auto stalled = std::make_unique<RawConnection>(d.url());
+  stalled->send("GET /api/v1/cases/EXP-1/export HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + d.admin_token() +
+                "\r\n\r\n");
+  // Its answer has begun (the header is here, the bundle fills the socket): it holds the slot.
+  REQUIRE(stalled->read_until("\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+  const HttpResponse second = http("GET", d.api("/cases/EXP-1/export"), d.admin_token());
   CHECK(second.status == 429);
   CHECK(obj(second).at("error").as_string() == "busy");
   CHECK(!second.header("retry-after").empty());
-  ::close(fd);  // the stalled export ends, and its slot comes back
+  stalled.reset();  // the stalled export ends, and its slot comes back
   bool ok = false;
   for (int i = 0; i < 100 && !ok; ++i) {
     ok = http("GET", d.api("/cases/EXP-1/export"), d.admin_token()).status == 200;
@@ -208,17 +184,13 @@ TEST_CASE("a non-standard status carries a reason phrase", "[daemon][hardening]"
                        {"Upload-Length", "3"},
                        {"Upload-Metadata", "officer " + b64("Lee") + ",device " + b64("cam")}});
   REQUIRE(created.status == 201);
-  const int fd = idle_socket(port_of(d));
-  const std::string req = "PATCH " + created.header("location") + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+  RawConnection c(d.url());
+  c.send("PATCH " + created.header("location") + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                           d.admin_token() +
                           "\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
                           "Upload-Checksum: sha1 " + b64("01234567890123456789") +
-                          "\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc";
-  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
-  std::string got;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
+                          "\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+  const std::string got = c.read_until_close();
   CHECK(got.rfind("HTTP/1.1 460 Checksum Mismatch\r\n", 0) == 0);
   CHECK(d.stop() == 0);
 }
