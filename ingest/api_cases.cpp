@@ -9,16 +9,35 @@ namespace {
 
 const std::vector<Role> kReaders{Role::reviewer, Role::auditor, Role::admin};
 
+// A listing shows whole records (file name, officer, device, hash): each item shown is
+// a `view` entry, all of one response in one commit.
+CustodyEvent listing_view(const AuthUser& who, const std::string& id, const char* listing) {
+  CustodyEvent ev = custody_event(who, "view");
+  ev.evidence = id;
+  ev.detail = json::object{{"listing", listing}};
+  return ev;
+}
+
+void append_views(Service& s, const std::vector<CustodyEvent>& views) {
+  if (!views.empty()) s.index().append_events(views);
+}
+
 Task<Response> get_case(Service& s, Request& req) {
   const std::string case_number = req.params[0];
   if (auto p = case_number_problem(case_number); !p.empty()) {
     throw HttpError{http::status::bad_request, "invalid_case", p};
   }
-  json::object o = co_await blocking(s.workers(), [&s, &case_number] {
+  json::object o = co_await blocking(s.workers(), [&s, &case_number, &req] {
     json::array items;
+    std::vector<CustodyEvent> views;
     for (const auto& id : s.index().items_in_case(case_number)) {
-      if (auto rec = s.index().get_evidence(id)) items.push_back(record_json(s, *rec));
+      if (auto rec = s.index().get_evidence(id)) {
+        items.push_back(record_json(s, *rec));
+        views.push_back(listing_view(req.who(), rec->id, "case"));
+        views.back().case_number = case_number;
+      }
     }
+    append_views(s, views);
     return json::object{{"case", case_number}, {"items", std::move(items)}};
   });
   co_return Response::json(http::status::ok, o);
@@ -39,6 +58,10 @@ std::size_t parse_limit(const Request& req, std::size_t def, std::size_t max) {
 
 Task<Response> list_cases(Service& s, Request& req) {
   const std::string prefix = req.query("prefix").value_or("");
+  if (prefix.size() > 128) {
+    throw HttpError{http::status::bad_request, "invalid_case",
+                    "a case prefix is at most 128 bytes, the length of the longest case number"};
+  }
   const std::size_t limit = parse_limit(req, 1000, 10000);
   auto cases = co_await blocking(s.workers(), [&s, &prefix, limit] { return s.index().list_cases(prefix, limit); });
   json::array a;
@@ -50,6 +73,11 @@ Task<Response> search(Service& s, Request& req) {
   SearchQuery q;
   q.officer = req.query("officer");
   q.device = req.query("device");
+  for (const auto* name : {&q.officer, &q.device}) {
+    if (*name && name->value().size() > 256) {
+      throw HttpError{http::status::bad_request, "invalid_argument", "an officer or device name is at most 256 bytes"};
+    }
+  }
   auto time_param = [&req](std::string_view key) -> std::optional<std::int64_t> {
     auto v = req.query(key);
     if (!v) return std::nullopt;
@@ -62,18 +90,30 @@ Task<Response> search(Service& s, Request& req) {
   q.from_us = time_param("from");
   q.to_us = time_param("to");
   q.limit = parse_limit(req, 100, 1000);
-  q.cursor = req.query("cursor").value_or("");
+  // Cursors are sealed for the caller (ingest/cursor.h): the index's own position
+  // names the last item it looked at, which may be one the caller may not see.
+  if (auto c = req.query("cursor"); c && !c->empty()) {
+    auto opened = s.cursors().open(*c, req.who().name);
+    if (!opened) {
+      throw HttpError{http::status::bad_request, "invalid_cursor",
+                      "the cursor is not one this server gave you (or the server has restarted): search again"};
+    }
+    q.cursor = *opened;
+  }
   json::object o = co_await blocking(s.workers(), [&s, &q, &req] {
     SearchPage page = s.index().search(q);
     json::array items;
+    std::vector<CustodyEvent> views;
     for (const auto& rec : page.items) {
       // Officers see only their own uploads; the page may come back shorter.
       if (req.who().role == Role::officer && rec.uploaded_by != req.who().name) continue;
       items.push_back(record_json(s, rec));
+      views.push_back(listing_view(req.who(), rec.id, "search"));
     }
+    append_views(s, views);
     json::object out;
     out["items"] = std::move(items);  // not an initializer list: Boost.JSON reads an empty array there as an object
-    out["next"] = page.next.empty() ? json::value(nullptr) : json::value(page.next);
+    out["next"] = page.next.empty() ? json::value(nullptr) : json::value(s.cursors().seal(page.next, req.who().name));
     return out;
   });
   co_return Response::json(http::status::ok, o);

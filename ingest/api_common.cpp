@@ -86,6 +86,7 @@ json::object build_receipt(Service& s, const EvidenceRecord& rec) {
   r["timestamp_token"] = token ? to_base64(*token) : std::string();
   r["log_index"] = rec.log_index;
   r["log_entry"] = to_base64(as_bytes(entry->leaf));
+  if (const auto bytes = index.evidence_bytes(rec.id)) r["record"] = to_base64(*bytes);
   r["checkpoint"] = cp.note;
   r["inclusion_proof"] = json::object{{"index", rec.log_index},
                                       {"size", cp.size},
@@ -127,7 +128,8 @@ IngestMeta validate_meta(const std::function<std::optional<std::string>(std::str
   return m;
 }
 
-Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob) {
+Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob,
+                                 const UploadSession* upload) {
   const Bytes token = co_await blocking(s.workers(), [&s, &blob] { return s.stamper().stamp(blob.id); });
   const std::optional<User> officer = co_await blocking(s.workers(), [&s, &meta] { return s.index().user_by_name(meta.officer); });
   NewEvidence item;
@@ -149,6 +151,7 @@ Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMe
   item.timestamp_token = token;
   item.event = custody_event(who, "ingest");
   item.event.case_number = meta.case_number;
+  if (upload) item.completes_upload = *upload;
   const Committed done = co_await blocking(s.workers(), [&s, &item] { return s.group_commit().commit(std::move(item)); });
   s.metrics().upload_committed(done.record.size);
   enqueue_media(s, done.record.id);  // probe, poster frame, segments: off this thread, never awaited

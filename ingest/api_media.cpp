@@ -2,7 +2,7 @@
 // a new evidence item whose ingest custody entry links it to the original.
 //
 //   GET /evidence/{id}/thumbnail             image/jpeg (any role that may read the item)
-//   GET /evidence/{id}/clip?start=S&end=E    201 + receipt (reviewer, auditor, admin)
+//   POST /evidence/{id}/clips {"start","end"}  201 + receipt (reviewer, admin)
 #include <boost/json/parse.hpp>
 #include <boost/json/value_to.hpp>
 #include <charconv>
@@ -110,15 +110,6 @@ Task<Response> get_thumbnail(Service& s, Request& req) {
 }
 
 // --- clip ----------------------------------------------------------------------------
-
-std::optional<double> parse_seconds(const std::optional<std::string>& s) {
-  if (!s || s->empty() || s->size() > 32) return std::nullopt;
-  double v = 0;
-  const char* end = s->data() + s->size();
-  const auto [p, ec] = std::from_chars(s->data(), end, v);
-  if (ec != std::errc() || p != end || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
 
 std::string seconds_text(double v) {
   char buf[64];
@@ -232,12 +223,24 @@ MadeClip make_clip(Service& s, MediaJobs& jobs, const EvidenceRecord& rec, doubl
   return m;
 }
 
-Task<Response> get_clip(Service& s, Request& req, MediaJobs* jobs) {
-  const auto start = parse_seconds(req.query("start"));
-  const auto end = parse_seconds(req.query("end"));
+// A number of seconds from a JSON body field; nullopt when absent or not a finite number.
+std::optional<double> seconds_field(const json::object& body, const char* key) {
+  const auto* v = body.if_contains(key);
+  if (!v || !v->is_number()) return std::nullopt;
+  const double d = v->to_number<double>();
+  if (!std::isfinite(d)) return std::nullopt;
+  return d;
+}
+
+// POST /evidence/{id}/clips {"start": S, "end": E}: a clip is a write (a new item),
+// so it is a POST, for the roles that may change a case (reviewer, admin).
+Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
+  const json::object body = co_await read_json_object(req);
+  const auto start = seconds_field(body, "start");
+  const auto end = seconds_field(body, "end");
   if (!start || !end) {
     throw HttpError{http::status::bad_request, "invalid_range",
-                    "start and end are required, as numbers of seconds (e.g. start=2&end=5.5)"};
+                    "start and end are required, as numbers of seconds (e.g. {\"start\": 2, \"end\": 5.5})"};
   }
   if (*start < 0 || *end <= *start) {
     throw HttpError{http::status::bad_request, "invalid_range", "need 0 <= start < end"};
@@ -279,7 +282,9 @@ Task<Response> get_clip(Service& s, Request& req, MediaJobs* jobs) {
   item.record.id = new_evidence_id();
   item.record.sha256 = blob.id;
   item.record.size = blob.size;
-  item.record.cases = cases;
+  // The clip joins its original's cases: the first through its ingest entry, any
+  // others through link entries below, so that replaying the log gives its cases.
+  if (!cases.empty()) item.record.cases = {cases.front()};
   item.record.officer = rec.officer;
   item.record.device = rec.device;
   item.record.received_at = format_rfc3339(now_us());
@@ -289,7 +294,7 @@ Task<Response> get_clip(Service& s, Request& req, MediaJobs* jobs) {
   item.record.blob_version = blob.version;
   item.timestamp_token = token;
   item.event = custody_event(req.who(), "ingest");
-  if (cases.size() == 1) item.event.case_number = cases.front();
+  if (!cases.empty()) item.event.case_number = cases.front();
   item.event.detail = json::object{{"derived_from", rec.id},
                                    {"start", clip.start},
                                    {"end", clip.end},
@@ -305,12 +310,19 @@ Task<Response> get_clip(Service& s, Request& req, MediaJobs* jobs) {
             {"size", std::to_string(done.record.size)}, {"by", req.who().name}});
   EvidenceRecord made = done.record;
   made.log_index = done.log_index;
-  json::object receipt = co_await blocking(s.workers(), [&s, &made, &rec, &req, &clip] {
+  json::object receipt = co_await blocking(s.workers(), [&s, &made, &rec, &req, &clip, &cases] {
     // The original was read to make the clip: its own custody says so and where to.
     CustodyEvent ev = custody_event(req.who(), "clip");
     ev.evidence = rec.id;
     ev.detail = json::object{{"clip", made.id}, {"start", clip.start}, {"end", clip.end}};
     s.index().append_event(ev);
+    for (std::size_t i = 1; i < cases.size(); ++i) {
+      CustodyEvent link = custody_event(req.who(), "link");
+      link.evidence = made.id;
+      link.case_number = cases[i];
+      link.detail = json::object{{"inherited_from", rec.id}};
+      s.index().link_case(made.id, cases[i], link);
+    }
     return build_receipt(s, made);
   });
   receipt["derived_from"] = rec.id;
@@ -329,8 +341,8 @@ void add_media_routes(Service& s) {
   // destroyed, before the index and blob store they use.
   s.add_route({http::verb::get, "/evidence/{}/thumbnail", true, {}, 0,
                [jobs](Service& svc, Request& req) { return get_thumbnail(svc, req); }});
-  s.add_route({http::verb::get, "/evidence/{}/clip", true, {Role::reviewer, Role::auditor, Role::admin}, 0,
-               [jobs](Service& svc, Request& req) { return get_clip(svc, req, jobs.get()); }});
+  s.add_route({http::verb::post, "/evidence/{}/clips", true, {Role::reviewer, Role::admin}, 0,
+               [jobs](Service& svc, Request& req) { return post_clip(svc, req, jobs.get()); }});
 }
 
 }  // namespace evidence::ingest

@@ -110,7 +110,7 @@ void add_user_routes(Service& s) {
                  }
                  User u;
                  u.name = std::string(name->as_string());
-                 if (auto p = name_problem("name", u.name); !p.empty()) throw bad(p);
+                 if (auto p = user_name_problem(u.name); !p.empty()) throw bad(p);
                  json::object changed;
                  apply_profile(body, u, changed);
                  u.created_at = format_rfc3339(now_us());

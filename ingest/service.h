@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ingest/checkpointer.h"
+#include "ingest/cursor.h"
 #include "ingest/group_commit.h"
 #include "ingest/http.h"
 #include "ingest/metrics.h"
@@ -133,6 +134,7 @@ class Service {
   // Bearer token -> user (nullopt for an unknown token or a disabled user).
   std::optional<AuthUser> authenticate(std::string_view token);
   LastSeen& last_seen() { return last_seen_; }
+  const CursorSealer& cursors() const { return cursors_; }
 
   void add_route(Route r) { routes_.push_back(std::move(r)); }
 
@@ -151,6 +153,7 @@ class Service {
   Metrics metrics_;
   UploadRegistry uploads_;
   LastSeen last_seen_;
+  CursorSealer cursors_;
   UploadSlots upload_slots_{options_.max_uploads_per_user};
   std::unique_ptr<Workers> workers_;
   std::unique_ptr<Workers> stream_workers_;
@@ -195,6 +198,8 @@ struct IngestMeta {
 // get(key) returns the raw value or nullopt. Throws HttpError 400 naming the field.
 IngestMeta validate_meta(const std::function<std::optional<std::string>(std::string_view)>& get);
 // Time stamp, index commit and receipt for content already durable in the blob store.
-Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob);
+// With `upload`, the tus session is marked complete in the item's own transaction.
+Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob,
+                                 const UploadSession* upload = nullptr);
 
 }  // namespace evidence::ingest

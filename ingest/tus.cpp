@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <ctime>
 
 #include "ingest/blob_backend.h"
@@ -22,6 +23,14 @@
 
 namespace evidence::ingest {
 namespace {
+
+bool fault_after_commit() {
+  static const bool on = [] {
+    const char* f = std::getenv("EVIDENCE_FAULT");
+    return f && std::string_view(f) == "tus_after_commit";
+  }();
+  return on;
+}
 
 constexpr std::string_view kTusVersion = "1.0.0";
 constexpr std::size_t kChunk = 256 * 1024;
@@ -152,10 +161,12 @@ Task<std::string> complete_upload(Service& s, UploadSession& sess, const AuthUse
   });
   blob.size = sess.length;
   const AuthUser owner{sess.owner, parse_role(sess.owner_role).value_or(who.role)};
-  json::object receipt = co_await commit_ingest(s, owner, meta, blob);
+  json::object receipt = co_await commit_ingest(s, owner, meta, blob, &sess);
+  // Test-only (EVIDENCE_FAULT=tus_after_commit): a crash just after the commit, before
+  // anything else is written or answered; the session must already say it is done.
+  if (fault_after_commit()) std::_Exit(86);
   const std::string evidence_id(receipt["evidence_id"].as_string());
-  sess.metadata["evidence_id"] = evidence_id;
-  co_await blocking(s.workers(), [&s, &sess] { s.index().put_upload(sess); });
+  sess.metadata["evidence_id"] = evidence_id;  // as the commit stored it
   s.uploads().forget(sess.id);
   co_return evidence_id;
 }
@@ -343,7 +354,12 @@ Task<Response> head(Service& s, Request& req) {
   // because a client seeing offset == length considers the upload done.
   if (sess.offset == sess.length && !completed_evidence(sess) && s.uploads().try_lock(sess.id)) {
     UploadLock lock{s.uploads(), sess.id};
-    co_await complete_upload(s, sess, req.who());
+    // Re-read under the lock: a PATCH that completed the upload since we read it
+    // (and has just let go of the lock) has already made its item.
+    auto cur = co_await blocking(s.workers(), [&s, &sess] { return s.index().get_upload(sess.id); });
+    if (!cur) throw HttpError{http::status::not_found, "not_found", "no upload " + sess.id};
+    sess = *cur;
+    if (!completed_evidence(sess)) co_await complete_upload(s, sess, req.who());
   }
   Response r = Response::empty(http::status::ok);
   base_headers(r, sess);

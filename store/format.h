@@ -7,15 +7,25 @@
 //
 //   evidence record  v1: 0x01 {"id","sha256","size","cases","officer","device",
 //                         "recorded_at","received_at","filename","uploaded_by",
-//                         "log_index","blob_version"}
+//                         "log_index","blob_version","flags"?}   ("flags" since 0.3)
 //        The bytes are immutable once written: the ingest custody entry carries their
 //        SHA-256 as record_hash, so any later edit is detectable. Links made after
 //        ingest live in the case indexes, not here.
 //   custody entry    the leaf bytes themselves: compact JSON with keys in this order
 //                    {"time","actor","role","action","evidence"?,"case"?,
-//                     "record_hash"?,"detail"?}. No version byte: the entry is what
-//                    the Merkle leaf hashes, and auditors read it as plain JSON.
-//   user             v1: 0x01 {"name","role","created_at"}   keyed by SHA-256(token)
+//                     "record_hash"?,"sha256"?,"size"?,"detail"?}. No version byte:
+//                    the entry is what the Merkle leaf hashes, and auditors read it
+//                    as plain JSON. Two generations of ingest entries:
+//                      0.1-0.2: record_hash only; the content hash is bound to the log
+//                               through the record (and the TSA token over it);
+//                      0.3 on:  record_hash, "sha256" (lowercase hex of the content)
+//                               and "size" (bytes), so a receipt ties the file to the
+//                               log with no trust in the TSA key.
+//                    Both verify; an entry that has sha256 must agree with its record.
+//   user             v1: 0x01 {"name","role","created_at","disabled"?,"badge"?,
+//                         "unit"?,"certificate"?:{"number","valid_until"},
+//                         "last_seen"?}   keyed by SHA-256(token); optional keys
+//                         are written only when set
 //   upload session   v1: 0x01 {"id","length","offset","metadata":{..},"created_at",
 //                         "expires_at","owner","owner_role"}
 //

@@ -3,7 +3,13 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
+#include <vector>
+
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
 
 #include "store/codec.h"
 
@@ -110,9 +116,48 @@ std::string text_problem(std::string_view what, std::string_view s, std::size_t 
   return {};
 }
 
+// NFC and no look-alike characters (ICU): what makes two strings that a person cannot
+// tell apart one string.
+std::string unicode_problem(std::string_view what, std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const long cp = next_code_point(s, i);
+    const auto type = u_charType(static_cast<UChar32>(cp));
+    if (type == U_FORMAT_CHAR) {
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "U+%04lX", cp);
+      return std::string(what) + " contains the invisible format character " + hex +
+             " (zero-width, BOM or bidi mark)";
+    }
+    if (type == U_LINE_SEPARATOR || type == U_PARAGRAPH_SEPARATOR) {
+      return std::string(what) + " contains a line or paragraph separator";
+    }
+  }
+  UErrorCode err = U_ZERO_ERROR;
+  std::vector<UChar> utf16(s.size() + 1);
+  int32_t n = 0;
+  u_strFromUTF8(utf16.data(), static_cast<int32_t>(utf16.size()), &n, s.data(), static_cast<int32_t>(s.size()), &err);
+  if (U_FAILURE(err)) return std::string(what) + " is not valid UTF-8";
+  const UNormalizer2* nfc = unorm2_getNFCInstance(&err);
+  if (U_FAILURE(err)) return std::string(what) + ": Unicode normalisation is unavailable";
+  const UBool normal = unorm2_isNormalized(nfc, utf16.data(), n, &err);
+  if (U_FAILURE(err)) return std::string(what) + ": Unicode normalisation failed";
+  if (!normal) return std::string(what) + " is not in Unicode NFC (compose it, e.g. \"e\" + U+0301 as U+00E9)";
+  return {};
+}
+
 }  // namespace
 
-std::string case_number_problem(std::string_view c) { return text_problem("case number", c, 128); }
+std::string case_number_problem(std::string_view c) {
+  if (auto p = text_problem("case number", c, 128); !p.empty()) return p;
+  return unicode_problem("case number", c);
+}
+
+std::string user_name_problem(std::string_view name) {
+  if (auto p = text_problem("user name", name, 256); !p.empty()) return p;
+  if (auto p = unicode_problem("user name", name); !p.empty()) return p;
+  if (name == kSystemActor) return "the user name \"system\" is reserved for the daemon itself";
+  return {};
+}
 
 std::string name_problem(std::string_view what, std::string_view s) { return text_problem(what, s, 256); }
 

@@ -259,6 +259,8 @@ struct Index::Impl {
     t.put(by_time, val(tail), val(std::string_view{}));
     item.event.evidence = r.id;
     item.event.record_hash = record_hash;
+    item.event.sha256 = r.sha256.hex();
+    item.event.size = r.size;
     auto index = log_appender.append(item.event);
     return Committed{r, record_hash, index};
   }
@@ -354,7 +356,15 @@ std::vector<Committed> Index::commit_evidence_batch(std::vector<NewEvidence> ite
     auto copy = items;
     Impl::Appender log(*impl_, t);
     std::vector<Committed> out;
-    for (auto& i : copy) out.push_back(impl_->commit_one(t, log, i));
+    for (auto& i : copy) {
+      out.push_back(impl_->commit_one(t, log, i));
+      if (i.completes_upload) {
+        UploadSession done = *i.completes_upload;
+        done.metadata["evidence_id"] = out.back().record.id;
+        auto bytes = done.encode();
+        t.put(impl_->uploads, val(done.id), val(bytes));
+      }
+    }
     return out;
   });
 }
@@ -380,6 +390,7 @@ std::vector<std::string> Index::items_with_content(const ContentId& id) const {
 }
 
 std::vector<std::string> Index::list_cases(const std::string& prefix, std::size_t limit) const {
+  if (prefix.size() > 511) throw Error(Errc::invalid_argument, "a case prefix longer than 511 bytes matches nothing");
   return impl_->read([&](Txn& t) {
     std::vector<std::string> out;
     lmdb::Cursor c(t, impl_->case_items);
@@ -407,6 +418,8 @@ SearchPage Index::search(const SearchQuery& q) const {
       db = impl_->by_device;
       prefix = *q.device + '\0';
     }
+    // LMDB keys hold at most 511 bytes: a longer name can match nothing stored.
+    if (prefix.size() > 511 - 8 - 26) throw Error(Errc::invalid_argument, "officer or device name too long to search for");
     std::string start = prefix;
     if (q.from_us) {
       auto k = be64(time_key(*q.from_us));
@@ -417,6 +430,7 @@ SearchPage Index::search(const SearchQuery& q) const {
       auto decoded = from_hex(q.cursor);
       if (!decoded) throw Error(Errc::invalid_argument, "bad cursor");
       after = bytes_str(*decoded);
+      if (after.size() > 511) throw Error(Errc::invalid_argument, "bad cursor");
       if (after.compare(0, prefix.size(), prefix) != 0) throw Error(Errc::invalid_argument, "cursor is for another search");
       start = std::max(start, after);
     }
@@ -628,7 +642,7 @@ std::vector<StoredCheckpoint> Index::checkpoints() const {
 // --- users -------------------------------------------------------------------------------
 
 void Index::put_user(const User& user, const ContentId& token_hash, const CustodyEvent* event) {
-  if (auto p = name_problem("user name", user.name); !p.empty()) throw Error(Errc::invalid_argument, p);
+  if (auto p = user_name_problem(user.name); !p.empty()) throw Error(Errc::invalid_argument, p);
   impl_->write([&](Txn& t) {
     if (t.get(impl_->user_names, val(user.name))) throw Error(Errc::already_exists, "user " + user.name + " exists");
     auto bytes = user.encode();
@@ -652,34 +666,45 @@ std::optional<User> Index::user_by_token_hash(const ContentId& token_hash) const
 namespace {
 // A name LMDB cannot hold as a key is no user's name.
 bool storable_name(const std::string& name) { return !name.empty() && name.size() <= 511; }
+
+// A user's record found by name: the key it is stored under (the token's hash) and
+// its bytes, both copied out of the map (a put in the same transaction may move them).
+struct StoredUser {
+  Bytes key;
+  Bytes record;
+};
+std::optional<StoredUser> find_user(const Txn& t, MDB_dbi users, MDB_dbi user_names, const std::string& name) {
+  if (!storable_name(name)) return std::nullopt;
+  auto h = t.get(user_names, val(name));
+  if (!h) return std::nullopt;
+  const auto hash = lmdb::bytes(*h);
+  StoredUser out{Bytes(hash.begin(), hash.end()), {}};
+  auto v = t.get(users, val(out.key));
+  if (!v) throw Error(Errc::corrupt, "user " + name + ": name without record");
+  const auto rec = lmdb::bytes(*v);
+  out.record.assign(rec.begin(), rec.end());
+  return out;
+}
 }  // namespace
 
 std::optional<User> Index::user_by_name(const std::string& name) const {
-  if (!storable_name(name)) return std::nullopt;
   return impl_->read([&](Txn& t) -> std::optional<User> {
-    auto h = t.get(impl_->user_names, val(name));
-    if (!h) return std::nullopt;
-    auto v = t.get(impl_->users, *h);
-    if (!v) return std::nullopt;
-    return User::decode(lmdb::bytes(*v));
+    auto found = find_user(t, impl_->users, impl_->user_names, name);
+    if (!found) return std::nullopt;
+    return User::decode(found->record);
   });
 }
 
 std::uint64_t Index::update_user(const std::string& name, const std::function<void(User&)>& change,
                                  const CustodyEvent& event) {
-  if (!storable_name(name)) throw Error(Errc::not_found, "no user " + name);
   return impl_->write([&](Txn& t) {
-    auto h = t.get(impl_->user_names, val(name));
-    if (!h) throw Error(Errc::not_found, "no user " + name);
-    const auto hash = lmdb::bytes(*h);
-    const Bytes key(hash.begin(), hash.end());
-    auto v = t.get(impl_->users, val(key));
-    if (!v) throw Error(Errc::corrupt, "user " + name + ": name without record");
-    User u = User::decode(lmdb::bytes(*v));
+    auto found = find_user(t, impl_->users, impl_->user_names, name);
+    if (!found) throw Error(Errc::not_found, "no user " + name);
+    User u = User::decode(found->record);
     change(u);
     u.name = name;  // a change never renames
     auto bytes = u.encode();
-    t.put(impl_->users, val(key), val(bytes));
+    t.put(impl_->users, val(found->key), val(bytes));
     Impl::Appender log(*impl_, t);
     return log.append(event);
   });
@@ -687,18 +712,11 @@ std::uint64_t Index::update_user(const std::string& name, const std::function<vo
 
 std::uint64_t Index::replace_user_token(const std::string& name, const ContentId& new_token_hash,
                                         const CustodyEvent& event) {
-  if (!storable_name(name)) throw Error(Errc::not_found, "no user " + name);
   return impl_->write([&](Txn& t) {
-    auto h = t.get(impl_->user_names, val(name));
-    if (!h) throw Error(Errc::not_found, "no user " + name);
-    const auto hash = lmdb::bytes(*h);
-    const Bytes old_key(hash.begin(), hash.end());
-    auto v = t.get(impl_->users, val(old_key));
-    if (!v) throw Error(Errc::corrupt, "user " + name + ": name without record");
-    const auto rec = lmdb::bytes(*v);
-    const Bytes bytes(rec.begin(), rec.end());
-    t.del(impl_->users, val(old_key));
-    t.put(impl_->users, val(new_token_hash.bytes), val(bytes), MDB_NOOVERWRITE);
+    auto found = find_user(t, impl_->users, impl_->user_names, name);
+    if (!found) throw Error(Errc::not_found, "no user " + name);
+    t.del(impl_->users, val(found->key));
+    t.put(impl_->users, val(new_token_hash.bytes), val(found->record), MDB_NOOVERWRITE);
     t.put(impl_->user_names, val(name), val(new_token_hash.bytes));
     Impl::Appender log(*impl_, t);
     return log.append(event);
@@ -709,18 +727,13 @@ void Index::touch_users(const std::vector<std::pair<std::string, std::string>>& 
   if (seen.empty()) return;
   impl_->write([&](Txn& t) {
     for (const auto& [name, when] : seen) {
-      if (!storable_name(name)) continue;
-      auto h = t.get(impl_->user_names, val(name));
-      if (!h) continue;
-      const auto hash = lmdb::bytes(*h);
-      const Bytes key(hash.begin(), hash.end());
-      auto v = t.get(impl_->users, val(key));
-      if (!v) continue;
-      User u = User::decode(lmdb::bytes(*v));
+      auto found = find_user(t, impl_->users, impl_->user_names, name);
+      if (!found) continue;
+      User u = User::decode(found->record);
       if (u.last_seen >= when) continue;
       u.last_seen = when;
       auto bytes = u.encode();
-      t.put(impl_->users, val(key), val(bytes));
+      t.put(impl_->users, val(found->key), val(bytes));
     }
   });
 }

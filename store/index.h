@@ -57,6 +57,10 @@ struct NewEvidence {
   EvidenceRecord record;   // id, sha256, size and metadata; log_index is set by commit
   Bytes timestamp_token;   // RFC 3161 token (DER) over record.sha256
   CustodyEvent event;      // the ingest event; record_hash/evidence are set by commit
+  // The tus upload this item completes: stored in the same transaction with
+  // metadata.evidence_id = record.id, so one upload can never become two items,
+  // whatever crashes or races between the commit and a later session update.
+  std::optional<UploadSession> completes_upload;
 };
 struct Committed {
   EvidenceRecord record;       // as stored

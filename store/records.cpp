@@ -123,6 +123,8 @@ json::object CustodyEvent::to_json() const {
   if (evidence) o["evidence"] = *evidence;
   if (case_number) o["case"] = *case_number;
   if (record_hash) o["record_hash"] = *record_hash;
+  if (sha256) o["sha256"] = *sha256;
+  if (size) o["size"] = *size;
   if (detail) o["detail"] = *detail;
   return o;
 }
@@ -143,6 +145,11 @@ CustodyEvent CustodyEvent::decode(std::string_view leaf) {
   e.evidence = opt_str(o, "evidence");
   e.case_number = opt_str(o, "case");
   e.record_hash = opt_str(o, "record_hash");
+  e.sha256 = opt_str(o, "sha256");
+  if (auto* z = o.if_contains("size")) {
+    if (!z->is_uint64() && !(z->is_int64() && z->as_int64() >= 0)) throw Error(Errc::corrupt, "custody entry: bad size");
+    e.size = z->to_number<std::uint64_t>();
+  }
   if (auto* d = o.if_contains("detail"); d && d->is_object()) e.detail = d->as_object();
   return e;
 }

@@ -44,6 +44,8 @@ struct CustodyEvent {
   std::optional<std::string> evidence;
   std::optional<std::string> case_number;
   std::optional<std::string> record_hash;  // hex SHA-256 of the record bytes (ingest)
+  std::optional<std::string> sha256;       // hex SHA-256 of the content (ingest, since 0.3)
+  std::optional<std::uint64_t> size;       // content bytes (ingest, since 0.3)
   std::optional<boost::json::object> detail;  // anything else worth keeping
 
   std::string encode() const;  // compact JSON, fixed key order

@@ -166,7 +166,8 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
         try {
           const auto ev = CustodyEvent::decode(e->leaf);
           if (ev.action == "ingest" && ev.evidence == id && ev.record_hash) {
-            it = log.ingest.emplace(id, std::vector<IngestEntry>{{rec.log_index, *ev.record_hash}}).first;
+            it = log.ingest.emplace(id, std::vector<IngestEntry>{{rec.log_index, *ev.record_hash, ev.sha256, ev.size}})
+                     .first;
           }
         } catch (const std::exception&) {
           // left to the problem below
@@ -198,6 +199,17 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
         p.log_index = ingest.index;
         add_problem(report, std::move(p));
       }
+      // The log's own word on the content (entries since 0.3): a record that names
+      // other bytes than its ingest entry did is altered, whatever else matches.
+      if ((ingest.sha256 && *ingest.sha256 != rec.sha256.hex()) || (ingest.size && *ingest.size != rec.size)) {
+        auto p = item_problem(id, "record_altered",
+                              "record names content " + rec.sha256.hex() + " (" + std::to_string(rec.size) +
+                                  " bytes), ingest entry " + std::to_string(ingest.index) + " logged " +
+                                  ingest.sha256.value_or("?") + " (" +
+                                  (ingest.size ? std::to_string(*ingest.size) : std::string("?")) + " bytes)");
+        p.log_index = ingest.index;
+        add_problem(report, std::move(p));
+      }
     }
     items.push_back({id, std::move(rec)});
   }
@@ -211,6 +223,9 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
       add_problem(report, std::move(p));
     }
   }
+
+  // Pass 8: which items each case holds follows from the log alone.
+  check_membership(index, log, scope, report);
 
   // Pass 7: timestamp tokens over each item's content hash.
   for (const auto& item : items) {

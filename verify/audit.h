@@ -84,6 +84,7 @@ struct AuditScope {
 
 // One finding. Problem kinds: content_mismatch, blob_missing, record_altered,
 // record_missing, timestamp_invalid, log_inconsistent, signature_invalid,
+// case_membership (the index's members of a case differ from the log's replay),
 // extra_version (an object version under an evidence key that no record names:
 // verify/audit_versions.h).
 // Hint kinds: blob_orphan, transient_read_error.

@@ -150,6 +150,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
                                             " says size " + std::to_string(pc.cp->size)));
       }
       if (pc.cp->size > n) {
+        facts.complete = false;
         add_problem(report,
                     log_problem("log_inconsistent",
                                 "checkpoint of size " + std::to_string(pc.cp->size) +
@@ -196,6 +197,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
                                             std::to_string(n) + " is missing",
                                         i));
         broken = true;
+        facts.complete = false;
         break;
       }
       const LogEntry& e = page[k++];
@@ -222,9 +224,10 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
                                                 " lacks its evidence or record_hash",
                                             i));
           } else {
-            facts.ingest[*ev.evidence].push_back({i, *ev.record_hash});
+            facts.ingest[*ev.evidence].push_back({i, *ev.record_hash, ev.sha256, ev.size});
           }
         }
+        note_membership(i, ev, facts.membership);
       } catch (const std::exception& ex) {
         add_problem(report, log_problem("log_inconsistent",
                                         "custody entry " + std::to_string(i) +

@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "store/records.h"
 #include "verify/audit.h"
 
 namespace evidence::audit_detail {
@@ -25,11 +27,36 @@ void check_cancel(const std::atomic<bool>* cancel);
 struct IngestEntry {
   std::uint64_t index = 0;
   std::string record_hash;  // hex, as in the entry
+  // Since 0.3 the entry also names the content itself (absent in older entries).
+  std::optional<std::string> sha256;
+  std::optional<std::uint64_t> size;
 };
+// Case number -> the items in it.
+using Membership = std::map<std::string, std::set<std::string>>;
+// An entry that changes membership: ingest (the item joins the entry's "case" and
+// every case its record lists: the record's bytes are bound to the entry by
+// record_hash), link, unlink.
+struct MembershipEvent {
+  std::uint64_t index = 0;
+  std::string action;
+  std::string item;
+  std::optional<std::string> case_number;
+  std::optional<std::string> record_hash;  // ingest
+};
+// Appends `ev` (at log position `at`) to `out` when it changes membership.
+void note_membership(std::uint64_t at, const CustodyEvent& ev, std::vector<MembershipEvent>& out);
+
 struct LogFacts {
   std::unordered_map<std::string, std::vector<IngestEntry>> ingest;
+  std::vector<MembershipEvent> membership;  // in log order
   std::uint64_t entries = 0;
+  bool complete = true;  // false when entries are missing (already log_inconsistent)
 };
+
+// Pass 8: the index's case membership (for the scope) equals the log's replay; each
+// difference is a problem `case_membership` naming the case and the item. Entries
+// appended after the log pass (a running daemon) are replayed before judging.
+void check_membership(const Index& index, LogFacts& log, const AuditScope& scope, AuditReport& report);
 
 // Pass 6 (and the checkpoint half of pass 7): entries, recomputed roots, stored tree,
 // checkpoints (signature, root, size, consistency, root timestamp).

@@ -160,11 +160,14 @@ ReceiptCheck verify_receipt(const json::object& receipt, const std::filesystem::
   out.items.push_back(check_content(receipt, file));
   out.items.push_back(check_timestamp(receipt, tsa_ca_pem));
 
-  // log_entry: the ingest custody entry for this evidence id.
+  // log_entry: the ingest custody entry for this evidence id, naming this content.
   ReceiptCheckItem entry{"log_entry", false, {}};
   const auto leaf64 = string_field(receipt, "log_entry");
   const auto leaf = leaf64 ? from_base64(*leaf64) : std::nullopt;
   const auto evidence_id = string_field(receipt, "evidence_id");
+  const auto sha_hex = string_field(receipt, "sha256");
+  const auto size = uint_field(receipt, "size");
+  std::optional<CustodyEvent> ingest;
   if (!leaf) {
     entry.detail = "the receipt has no valid base64 \"log_entry\" (the ingest entry's leaf bytes)";
   } else if (!evidence_id) {
@@ -177,15 +180,65 @@ ReceiptCheck verify_receipt(const json::object& receipt, const std::filesystem::
       } else if (ev.evidence.value_or("") != *evidence_id) {
         entry.detail = "the entry is for evidence \"" + ev.evidence.value_or("") +
                        "\", the receipt is for \"" + *evidence_id + "\"";
+      } else if (ev.sha256 && ev.sha256 != sha_hex) {
+        entry.detail = "the entry logs content " + *ev.sha256 + ", the receipt (and the file) say " +
+                       sha_hex.value_or("nothing");
+      } else if (ev.size && ev.size != size) {
+        entry.detail = "the entry logs " + std::to_string(*ev.size) + " bytes, the receipt says " +
+                       (size ? std::to_string(*size) : std::string("nothing"));
       } else {
         entry.ok = true;
-        entry.detail = "ingest by " + ev.actor + " at " + ev.time;
+        entry.detail = "ingest by " + ev.actor + " at " + ev.time +
+                       (ev.sha256 ? ", logging sha256 " + *ev.sha256 + " and " + std::to_string(ev.size.value_or(0)) +
+                                        " bytes"
+                                  : std::string(" (an entry from before 0.3: it names the content only through "
+                                                "its record and the time-stamp token)"));
+        ingest = ev;
       }
     } catch (const std::exception& e) {
       entry.detail = std::string("the entry does not decode: ") + e.what();
     }
   }
   out.items.push_back(entry);
+
+  // record: the exact stored record bytes hash to the entry's record_hash and name
+  // this item and content. Receipts of 0.3 and later carry them; an older receipt
+  // (whose entry lacks sha256) does not, and passes this check saying so.
+  ReceiptCheckItem record{"record", false, {}};
+  const auto rec64 = string_field(receipt, "record");
+  const auto rec_bytes = rec64 ? from_base64(*rec64) : std::nullopt;
+  if (!ingest) {
+    record.detail = "no ingest entry to check the record against";
+  } else if (!rec64) {
+    if (ingest->sha256) {
+      record.detail = "the receipt carries no \"record\", which every receipt for an entry that logs sha256 does";
+    } else {
+      record.ok = true;
+      record.detail = "not carried (a receipt from before 0.3)";
+    }
+  } else if (!rec_bytes) {
+    record.detail = "\"record\" is not valid base64";
+  } else if (!ingest->record_hash || Sha256::of(*rec_bytes).hex() != *ingest->record_hash) {
+    record.detail = "the record's bytes hash to " + Sha256::of(*rec_bytes).hex() + ", the entry's record_hash is " +
+                    ingest->record_hash.value_or("absent");
+  } else {
+    try {
+      const auto rec = EvidenceRecord::decode(*rec_bytes);
+      if (rec.id != evidence_id.value_or("")) {
+        record.detail = "the record is for evidence " + rec.id;
+      } else if (rec.sha256.hex() != sha_hex.value_or("") || rec.size != size.value_or(~0ull)) {
+        record.detail = "the record names content " + rec.sha256.hex() + " (" + std::to_string(rec.size) +
+                        " bytes), not the receipt's";
+      } else {
+        record.ok = true;
+        record.detail = "record_hash " + *ingest->record_hash + ": officer " + rec.officer + ", device " + rec.device +
+                        ", recorded at " + rec.recorded_at;
+      }
+    } catch (const std::exception& e) {
+      record.detail = std::string("the record does not decode: ") + e.what();
+    }
+  }
+  out.items.push_back(record);
 
   // The checkpoint body (read unverified here; its signature is the last check).
   const auto note = string_field(receipt, "checkpoint");

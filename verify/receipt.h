@@ -6,7 +6,8 @@
 // "device", "recorded_at", "received_at", "timestamp_token" (base64 DER
 // TimeStampResp over the content's SHA-256), "log_index", "checkpoint" (C2SP signed
 // note), "inclusion_proof" {"index","size","hashes":[base64]}, "log_entry" (base64 of
-// the ingest custody entry's exact leaf bytes)} and optionally "tsa_ca_pem" and
+// the ingest custody entry's exact leaf bytes), "record" (base64 of the exact stored
+// record bytes, since 0.3)} and optionally "tsa_ca_pem" and
 // "log_key" (the server's own view of its keys: convenient, not independent).
 #pragma once
 
@@ -20,13 +21,13 @@ namespace evidence {
 
 // One check with its verdict; `detail` says why it failed (or what it found).
 struct ReceiptCheckItem {
-  std::string name;  // content, timestamp, log_entry, inclusion_proof, checkpoint_signature
+  std::string name;  // content, timestamp, log_entry, record, inclusion_proof, checkpoint_signature
   bool ok = false;
   std::string detail;
 };
 
 struct ReceiptCheck {
-  std::vector<ReceiptCheckItem> items;  // always all five, in the order above
+  std::vector<ReceiptCheckItem> items;  // always all six, in the order above
   std::string origin;                   // the checkpoint's origin line ("" when unreadable)
   bool ok() const;
   const ReceiptCheckItem* find(const std::string& name) const;
@@ -38,7 +39,11 @@ struct ReceiptCheck {
 // - timestamp: the token verifies (signature, chain to the TSA CA, timeStamping EKU)
 //   and its imprint is the receipt's sha256. CA: `tsa_ca_pem`, else the receipt's
 //   "tsa_ca_pem";
-// - log_entry: "log_entry" decodes as an ingest custody entry for this evidence id;
+// - log_entry: "log_entry" decodes as an ingest custody entry for this evidence id
+//   and, where it logs them (entries since 0.3), the receipt's sha256 and size;
+// - record: "record" (base64 of the stored record bytes) hashes to the entry's
+//   record_hash and names this id, sha256 and size; a receipt for an entry from
+//   before 0.3 carries none and passes, saying so;
 // - inclusion_proof: the entry's leaf hash, at log_index, proves into the
 //   checkpoint's root with the checkpoint's tree size;
 // - checkpoint_signature: the note is signed by `log_vkey` (C2SP verifier key

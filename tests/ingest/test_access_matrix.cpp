@@ -99,8 +99,9 @@ std::vector<Row> matrix(Fixture& f) {
   rows.push_back({"GET", "/evidence/{}/custody", true, {200, 404, 200, 200, 200}, get(ev + "/custody")});
   rows.push_back({"GET", "/evidence/{}/thumbnail", true, {kAllowed, 404, kAllowed, kAllowed, kAllowed},
                   get(ev + "/thumbnail")});
-  rows.push_back({"GET", "/evidence/{}/clip", true, {403, 403, kAllowed, kAllowed, kAllowed},
-                  get(ev + "/clip?start=0&end=1")});
+  rows.push_back({"POST", "/evidence/{}/clips", true, {403, 403, kAllowed, 403, kAllowed}, [ev, json_ct] {
+                    return R{ev + "/clips", R"({"start":0,"end":1})", json_ct};
+                  }});
   // Legal holds: admin only (the item is not media, so the answer may be a 4xx).
   rows.push_back({"POST", "/evidence/{}/hold", true, {403, 403, 403, 403, kAllowed},
                   [ev, json_ct] { return R{ev + "/hold", R"({"reason":"matrix"})", json_ct}; }});

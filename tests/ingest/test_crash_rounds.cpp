@@ -262,7 +262,16 @@ TEST_CASE("crash rounds: SIGKILL during concurrent uploads loses no receipt and 
     std::set<std::string> known_ids;
     for (const auto& c : all) known_ids.insert(c.id);
     tried.insert(ledger.tried.begin(), ledger.tried.end());
-    for (const auto& item : listed_items(d, token)) {
+    const auto listed = listed_items(d, token);
+    // One upload, one item: every upload sends bytes of its own, so no content may
+    // appear twice (a tus upload completed by a PATCH and again by a HEAD would).
+    std::map<std::string, int> per_content;
+    for (const auto& item : listed) ++per_content[std::string(item.at("sha256").as_string())];
+    for (const auto& [sha, n] : per_content) {
+      INFO("content " << sha);
+      CHECK(n == 1);
+    }
+    for (const auto& item : listed) {
       const std::string id(item.at("id").as_string());
       if (known_ids.count(id)) continue;
       // Committed but its answer was lost in the kill: must be complete.

@@ -1,6 +1,7 @@
 // tus 1.0.0 uploads against the real daemon: creation, chunks, checksums, offsets,
 // termination, concurrency, cut-off senders and resuming after a crash.
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <thread>
 
 #include "tests/ingest/daemon_fixture.h"
@@ -295,5 +296,74 @@ TEST_CASE("tus: an upload that makes progress is not expired, and its expiry mov
     status = http("HEAD", url, t, "", kTus).status;
   }
   CHECK(status == 404);
+  CHECK(d.stop() == 0);
+}
+
+namespace {
+
+// How many items of `officer Jo`'s hold these bytes.
+std::size_t items_with(const Daemon& d, const std::string& sha) {
+  auto r = http("GET", d.api("/search?officer=" + pct("Officer Jo") + "&limit=1000"), d.admin_token());
+  REQUIRE(r.status == 200);
+  const json::object body = obj(r);
+  std::size_t n = 0;
+  for (const auto& item : body.at("items").as_array()) n += item.as_object().at("sha256").as_string() == sha;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("tus: HEADs racing the completing PATCH leave exactly one item", "[daemon][tus]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data");
+  const std::string t = d.admin_token();
+  for (int round = 0; round < 5; ++round) {
+    INFO("round " << round);
+    const std::string data = random_bytes_string((4u << 20) + static_cast<unsigned>(round), 40 + round);
+    const std::string url = create(d, t, data.size());
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> heads;
+    for (int i = 0; i < 4; ++i) {
+      heads.emplace_back([&] {
+        while (!stop) (void)http("HEAD", url, t, "", kTus);
+      });
+    }
+    auto r = patch(url, t, 0, data);
+    stop = true;
+    for (auto& h : heads) h.join();
+    REQUIRE(r.status == 204);
+    CHECK(!r.header("evidence-id").empty());
+    auto h = http("HEAD", url, t, "", kTus);
+    CHECK(h.header("evidence-id") == r.header("evidence-id"));
+    CHECK(items_with(d, sha256_hex(data)) == 1);
+  }
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("tus: a crash just after the completing commit leaves one item, which HEAD then names",
+          "[daemon][tus][crash]") {
+  TempDir dir;
+  const std::string data = random_bytes_string(300000, 77);
+  std::string url;
+  {
+    ::setenv("EVIDENCE_FAULT", "tus_after_commit", 1);
+    Daemon d(dir.path() / "data");
+    ::unsetenv("EVIDENCE_FAULT");
+    url = create(d, d.admin_token(), data.size());
+    try {
+      (void)patch(url, d.admin_token(), 0, data);  // the daemon dies before it answers
+    } catch (const std::exception&) {
+    }
+    d.kill9();
+  }
+  Daemon d(dir.path() / "data");
+  url = d.url() + url.substr(url.find("/api/v1/"));
+  auto h = http("HEAD", url, d.admin_token(), "", kTus);
+  REQUIRE(h.status == 200);
+  CHECK(h.header("upload-offset") == std::to_string(data.size()));
+  CHECK(!h.header("evidence-id").empty());
+  CHECK(http("HEAD", url, d.admin_token(), "", kTus).header("evidence-id") == h.header("evidence-id"));
+  CHECK(items_with(d, sha256_hex(data)) == 1);
+  CHECK(run_process({EVIDENCED_PATH, "verify", "--data", d.data_dir().string()}).exit_code == 0);
   CHECK(d.stop() == 0);
 }

@@ -169,14 +169,18 @@ TEST_CASE("a clip is a new evidence item whose custody names the original", "[da
   const std::string officer = d.add_user("off", "officer");
 
   // Bad ranges and roles first: nothing is made.
-  CHECK(http("GET", d.api("/evidence/" + id + "/clip?start=abc&end=5"), reviewer).status == 400);
-  CHECK(http("GET", d.api("/evidence/" + id + "/clip?start=5&end=2"), reviewer).status == 400);
-  CHECK(http("GET", d.api("/evidence/" + id + "/clip?start=2"), reviewer).status == 400);
-  CHECK(http("GET", d.api("/evidence/" + id + "/clip?start=nan&end=5"), reviewer).status == 400);
-  CHECK(http("GET", d.api("/evidence/" + id + "/clip?start=20&end=25"), reviewer).status == 400);
-  CHECK(http("GET", d.api("/evidence/" + id + "/clip?start=2&end=5"), officer).status == 403);
+  CHECK(http("POST", d.api("/evidence/" + id + "/clips"), reviewer, R"({"start":"abc","end":5})").status == 400);
+  CHECK(http("POST", d.api("/evidence/" + id + "/clips"), reviewer, R"({"start":5,"end":2})").status == 400);
+  CHECK(http("POST", d.api("/evidence/" + id + "/clips"), reviewer, R"({"start":2})").status == 400);
+  CHECK(http("POST", d.api("/evidence/" + id + "/clips"), reviewer, R"({"start":"nan","end":5})").status == 400);
+  CHECK(http("POST", d.api("/evidence/" + id + "/clips"), reviewer, R"({"start":20,"end":25})").status == 400);
+  CHECK(http("POST", d.api("/evidence/" + id + "/clips"), officer, R"({"start":2,"end":5})").status == 403);
+  // Auditors only read; and making a clip is no longer a GET.
+  const std::string auditor = d.add_user("aud", "auditor");
+  CHECK(http("POST", d.api("/evidence/" + id + "/clips"), auditor, R"({"start":2,"end":5})").status == 403);
+  CHECK(http("GET", d.api("/evidence/" + id + "/clip?start=2&end=5"), reviewer).status == 404);
 
-  auto r = http("GET", d.api("/evidence/" + id + "/clip?start=2&end=5"), reviewer);
+  auto r = http("POST", d.api("/evidence/" + id + "/clips"), reviewer, R"({"start":2,"end":5})");
   INFO(r.body << d.stderr_text());
   REQUIRE(r.status == 201);
   auto receipt = obj(r);
@@ -249,7 +253,7 @@ TEST_CASE("a file that is not media is still evidence and its record says why", 
   auto thumb = http("GET", d.api("/evidence/" + id + "/thumbnail"), d.admin_token());
   CHECK(thumb.status == 404);
   CHECK(obj(thumb)["error"].as_string() == "no_thumbnail");
-  CHECK(http("GET", d.api("/evidence/" + id + "/clip?start=0&end=1"), d.admin_token()).status == 422);
+  CHECK(http("POST", d.api("/evidence/" + id + "/clips"), d.admin_token(), R"({"start":0,"end":1})").status == 422);
   // The probe's custody entry records the failure.
   bool probed = false;
   for (const auto& e : custody(d, d.admin_token(), id)) {

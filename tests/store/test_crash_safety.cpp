@@ -108,7 +108,7 @@ TEST_CASE("after SIGKILL at random moments the index and log reopen consistent",
       for (int i = 0;; ++i) {
         auto blob = test::put_blob(blobs, "round " + std::to_string(round) + " item " + std::to_string(i));
         index.commit_evidence(test::new_item(blob, {"CASE-" + std::to_string(i % 3)}));
-        CustodyEvent v{"2026-11-27T00:00:00.000Z", "r", "reviewer", "view", {}, {}, {}, {}};
+        CustodyEvent v{"2026-11-27T00:00:00.000Z", "r", "reviewer", "view", {}, {}, {}, {}, {}, {}};
         index.append_event(v);
       }
     }

@@ -19,7 +19,7 @@ merkle::Hash naive_root(const std::vector<std::string>& leaves, std::size_t begi
 }
 
 CustodyEvent event(int i) {
-  return CustodyEvent{"2026-11-27T00:00:00.000Z", "actor" + std::to_string(i), "auditor", "verify", {}, {}, {}, {}};
+  return CustodyEvent{"2026-11-27T00:00:00.000Z", "actor" + std::to_string(i), "auditor", "verify", {}, {}, {}, {}, {}, {}};
 }
 
 }  // namespace

@@ -77,7 +77,7 @@ TEST_CASE("linking and unlinking cases are many-to-many and logged", "[index]") 
   index.commit_evidence(a);
   index.commit_evidence(b);
   CHECK(index.items_with_content(blob.id).size() == 2);
-  CustodyEvent ev{"2026-11-27T00:00:00.000Z", "rev", "reviewer", "link", {}, {}, {}, {}};
+  CustodyEvent ev{"2026-11-27T00:00:00.000Z", "rev", "reviewer", "link", {}, {}, {}, {}, {}, {}};
   auto li = index.link_case(a.record.id, "CASE-2", ev);
   CHECK(index.log_entry(li)->leaf.find("\"link\"") != std::string::npos);
   CHECK(index.cases_of(a.record.id).size() == 2);
@@ -192,7 +192,7 @@ TEST_CASE("the map grows when it fills instead of failing", "[index]") {
   Layout layout(dir.path());
   Index index(layout, OpenMode::read_write, 256 * 1024);
   auto before = index.map_size();
-  CustodyEvent ev{"2026-11-27T00:00:00.000Z", "a", "admin", "view", {}, {}, {}, {}};
+  CustodyEvent ev{"2026-11-27T00:00:00.000Z", "a", "admin", "view", {}, {}, {}, {}, {}, {}};
   ev.detail = boost::json::object{{"pad", std::string(2000, 'p')}};
   for (int i = 0; i < 400; ++i) index.append_event(ev);
   CHECK(index.log_size() == 400);

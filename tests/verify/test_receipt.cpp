@@ -121,7 +121,7 @@ TEST_CASE("a receipt built from a real token, checkpoint and proof verifies agai
   const auto c = f.check(f.ca_pem, f.vkey);
   for (const auto& i : c.items) INFO(i.name << ": " << i.detail);
   CHECK(c.ok());
-  CHECK(c.items.size() == 5);
+  CHECK(c.items.size() == 6);
   CHECK(c.origin == f.origin);
   // The receipt's own keys are used when none are given.
   CHECK(f.check().ok());
@@ -241,6 +241,6 @@ TEST_CASE("a receipt that is not a receipt gives failed checks, never an excepti
   const json::object junk{{"sha256", 5}, {"checkpoint", "no"}, {"inclusion_proof", "x"}};
   ReceiptCheck c;
   REQUIRE_NOTHROW(c = verify_receipt(junk, f.file, std::nullopt, std::nullopt));
-  CHECK(c.items.size() == 5);
+  CHECK(c.items.size() == 6);
   CHECK_FALSE(c.ok());
 }
