@@ -6,6 +6,7 @@
 #include "ingest/logging.h"
 #include "ingest/media_jobs.h"
 #include "ingest/service.h"
+#include "ingest/tsa_client.h"
 #include "store/error.h"
 #include "store/ids.h"
 #include "store/timefmt.h"
@@ -128,9 +129,20 @@ IngestMeta validate_meta(const std::function<std::optional<std::string>(std::str
   return m;
 }
 
+Task<Bytes> stamp_for_ingest(Service& s, const ContentId& id) {
+  try {
+    co_return co_await blocking(s.workers(), [&s, &id] { return s.stamper().stamp(id); });
+  } catch (const Error& e) {
+    if (e.code() == Errc::crypto && std::string_view(e.what()).starts_with(HttpTimeStamper::kTokenInvalid)) {
+      throw HttpError{http::status::service_unavailable, "tsa_invalid", e.what()};
+    }
+    throw;
+  }
+}
+
 Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob,
                                  const UploadSession* upload) {
-  const Bytes token = co_await blocking(s.workers(), [&s, &blob] { return s.stamper().stamp(blob.id); });
+  const Bytes token = co_await stamp_for_ingest(s, blob.id);
   const std::optional<User> officer = co_await blocking(s.workers(), [&s, &meta] { return s.index().user_by_name(meta.officer); });
   NewEvidence item;
   item.record.id = new_evidence_id();

@@ -276,7 +276,7 @@ Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
   // The same commit as an upload (time stamp, one grouped LMDB transaction with the
   // ingest custody entry, receipt); that entry names the original.
   const BlobInfo& blob = clip.blob;
-  const Bytes token = co_await blocking(s.workers(), [&s, &blob] { return s.stamper().stamp(blob.id); });
+  const Bytes token = co_await stamp_for_ingest(s, blob.id);
   const auto cases = co_await blocking(s.workers(), [&s, &rec] { return s.index().cases_of(rec.id); });
   NewEvidence item;
   item.record.id = new_evidence_id();

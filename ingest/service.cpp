@@ -85,9 +85,10 @@ Service::Service(const ServeOptions& options)
       embedded_tsa_(std::make_unique<tsa::EmbeddedTsa>(layout_)),
       signer_(load_log_signer(layout_)) {
   if (!options_.tsa_url.empty()) {
-    outside_tsa_ = std::make_unique<HttpTimeStamper>(options_.tsa_url);
+    if (options_.tsa_ca_file.empty()) throw Error(Errc::invalid_argument, "--tsa-url needs --tsa-ca");
+    tsa_ca_pem_ = read_text(options_.tsa_ca_file);
+    outside_tsa_ = std::make_unique<HttpTimeStamper>(options_.tsa_url, tsa_ca_pem_);
     stamper_ = outside_tsa_.get();
-    tsa_ca_pem_ = options_.tsa_ca_file.empty() ? std::string() : read_text(options_.tsa_ca_file);
   } else {
     stamper_ = embedded_tsa_.get();
     tsa_ca_pem_ = embedded_tsa_->ca_pem();

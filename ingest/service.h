@@ -197,6 +197,9 @@ struct IngestMeta {
 };
 // get(key) returns the raw value or nullopt. Throws HttpError 400 naming the field.
 IngestMeta validate_meta(const std::function<std::optional<std::string>(std::string_view)>& get);
+// The RFC 3161 token for new content, from the configured TSA; a token that does not
+// verify is 503 `tsa_invalid` (nothing is committed), an unreachable TSA 503.
+Task<Bytes> stamp_for_ingest(Service& s, const ContentId& id);
 // Time stamp, index commit and receipt for content already durable in the blob store.
 // With `upload`, the tus session is marked complete in the item's own transaction.
 Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob,

@@ -14,7 +14,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-HttpTimeStamper::HttpTimeStamper(std::string url, std::chrono::seconds timeout) : timeout_(timeout) {
+HttpTimeStamper::HttpTimeStamper(std::string url, std::string ca_pem, std::chrono::seconds timeout)
+    : ca_pem_(std::move(ca_pem)), timeout_(timeout) {
+  if (ca_pem_.empty()) throw Error(Errc::invalid_argument, "--tsa-url needs --tsa-ca (the CA its tokens chain to)");
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed || parsed->scheme() != "http" || parsed->host().empty()) {
     throw Error(Errc::invalid_argument, "--tsa-url must be an http:// URL: " + url);
@@ -70,6 +72,12 @@ Bytes HttpTimeStamper::stamp(const ContentId& digest) {
   }
   Bytes answer(res.body().begin(), res.body().end());
   tsa::check_response(answer, digest, nonce);
+  // A token we would store and hand out must verify for an auditor: check it all now.
+  try {
+    (void)tsa::verify(answer, digest, ca_pem_);
+  } catch (const std::exception& e) {
+    throw Error(Errc::crypto, std::string(kTokenInvalid) + ": " + e.what());
+  }
   return answer;
 }
 

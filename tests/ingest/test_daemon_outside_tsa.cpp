@@ -131,10 +131,51 @@ TEST_CASE("an outside TSA given with --tsa-url time-stamps, and openssl verifies
 
 TEST_CASE("an outside TSA that cannot be reached answers 503 and commits nothing", "[daemon][tsa]") {
   TempDir dir;
-  Daemon d(dir.path() / "data", {"--tsa-url", "http://127.0.0.1:1/tsr"});
+  const fs::path other = dir.path() / "other-instance";
+  REQUIRE(run_process({EVIDENCED_PATH, "init", "--data", other.string()}).exit_code == 0);
+  Daemon d(dir.path() / "data", {"--tsa-url", "http://127.0.0.1:1/tsr", "--tsa-ca", (other / "keys" / "tsa-ca.pem").string()});
   auto r = http("POST", d.api("/evidence?officer=o&device=c"), d.admin_token(), "abc");
   CHECK(r.status == 503);
   CHECK(obj(r)["error"].as_string() == "unavailable");
   auto s = http("GET", d.api("/search"), d.admin_token());
   CHECK(obj(s)["items"].as_array().empty());
+}
+
+TEST_CASE("an outside TSA whose token is signed by an untrusted key gets 503 tsa_invalid and stores nothing",
+          "[daemon][tsa]") {
+  TempDir dir;
+  // The TSA signs with instance A's key; the daemon is told to trust instance B's CA.
+  const fs::path a = dir.path() / "instance-a", b = dir.path() / "instance-b";
+  REQUIRE(run_process({EVIDENCED_PATH, "init", "--data", a.string()}).exit_code == 0);
+  REQUIRE(run_process({EVIDENCED_PATH, "init", "--data", b.string()}).exit_code == 0);
+  fs::create_directories(dir.path() / "tsa-work");
+  OpensslTsaServer tsa(dir.path() / "tsa-work", a / "keys" / "tsa.pem", a / "keys" / "tsa.key");
+  Daemon d(dir.path() / "data", {"--tsa-url", tsa.url(), "--tsa-ca", (b / "keys" / "tsa-ca.pem").string()});
+  auto r = http("POST", d.api("/evidence?officer=o&device=c"), d.admin_token(), "untrusted stamp");
+  INFO(r.body);
+  CHECK(r.status == 503);
+  CHECK(obj(r)["error"].as_string() == "tsa_invalid");
+  CHECK(tsa.answered() >= 1);  // the TSA did answer; its token was refused
+  // No item, and no entry in the log (an unreferenced blob may stay: an orphan hint).
+  CHECK(obj(http("GET", d.api("/search"), d.admin_token()))["items"].as_array().empty());
+  CHECK(obj(http("GET", d.api("/log/entries?start=0&end=100"), d.admin_token()))["entries"].as_array().empty());
+  // A tus upload is refused the same way at its completing PATCH, and keeps its bytes.
+  auto t = http("POST", d.api("/uploads"), d.admin_token(), "abc",
+                {{"Tus-Resumable", "1.0.0"},
+                 {"Upload-Length", "3"},
+                 {"Upload-Metadata", "officer " + b64("o") + ",device " + b64("c")},
+                 {"Content-Type", "application/offset+octet-stream"}});
+  CHECK(t.status == 503);
+  CHECK(obj(http("GET", d.api("/search"), d.admin_token()))["items"].as_array().empty());
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("serve with an outside TSA but no --tsa-ca is a usage error", "[daemon][tsa]") {
+  TempDir dir;
+  REQUIRE(run_process({EVIDENCED_PATH, "init", "--data", (dir.path() / "data").string()}).exit_code == 0);
+  auto r = run_process({EVIDENCED_PATH, "serve", "--data", (dir.path() / "data").string(), "--listen", "127.0.0.1:0",
+                        "--tsa-url", "http://127.0.0.1:1/tsr"},
+                       {}, {}, 30);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--tsa-ca") != std::string::npos);
 }

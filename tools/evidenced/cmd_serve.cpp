@@ -65,8 +65,8 @@ std::function<int()> add_serve(CLI::App& app) {
       ->check(CLI::Range(1u, 64u));
   cmd->add_option("--max-uploads-per-user", a->max_uploads_per_user, "concurrent uploads per user (0: no cap)")
       ->capture_default_str();
-  cmd->add_option("--tsa-url", a->tsa_url, "outside RFC 3161 TSA (http://...) instead of the embedded one");
-  cmd->add_option("--tsa-ca", a->tsa_ca, "CA certificate (PEM) of the outside TSA, served in /keys and receipts");
+  cmd->add_option("--tsa-url", a->tsa_url, "outside RFC 3161 TSA (http://...) instead of the embedded one; needs --tsa-ca");
+  cmd->add_option("--tsa-ca", a->tsa_ca, "CA certificate (PEM) of the outside TSA: its tokens are checked against it before anything is stored");
   cmd->add_option("--upload-expiry", a->upload_expiry_s, "seconds a partial tus upload is kept")->capture_default_str();
   cmd->add_option("--header-timeout", a->header_timeout_s, "seconds to receive a request header (and keep-alive idle)")
       ->capture_default_str();
@@ -104,6 +104,10 @@ std::function<int()> add_serve(CLI::App& app) {
     o.max_connections = a->max_connections;
     o.max_uploads_per_user = a->max_uploads_per_user;
     o.max_exports = a->max_exports;
+    if (!a->tsa_url.empty() && a->tsa_ca.empty()) {
+      std::cerr << "evidenced serve: --tsa-url needs --tsa-ca, the CA certificate (PEM) its tokens must chain to\n";
+      return 2;
+    }
     o.tsa_url = a->tsa_url;
     o.tsa_ca_file = a->tsa_ca;
     o.upload_expiry = std::chrono::seconds(a->upload_expiry_s);
