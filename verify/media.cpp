@@ -117,20 +117,26 @@ int read_packet(void* opaque, std::uint8_t* buf, int size) {
   return static_cast<int>(n);
 }
 
-std::int64_t seek_to(void* opaque, std::int64_t offset, int whence) {
-  auto* s = static_cast<FileSource*>(opaque);
-  if (whence & AVSEEK_SIZE) return s->size;
+// An AVIOContext seek on a position `pos` within `size` bytes: the new position (also
+// stored in `pos`), the size for AVSEEK_SIZE, or AVERROR(EINVAL).
+std::int64_t avio_seek(std::int64_t& pos, std::int64_t size, std::int64_t offset, int whence) {
+  if (whence & AVSEEK_SIZE) return size;
   whence &= ~AVSEEK_FORCE;
   std::int64_t target;
   switch (whence) {
     case SEEK_SET: target = offset; break;
-    case SEEK_CUR: target = s->pos + offset; break;
-    case SEEK_END: target = s->size + offset; break;
+    case SEEK_CUR: target = pos + offset; break;
+    case SEEK_END: target = size + offset; break;
     default: return AVERROR(EINVAL);
   }
   if (target < 0) return AVERROR(EINVAL);
-  s->pos = target;
+  pos = target;
   return target;
+}
+
+std::int64_t seek_to(void* opaque, std::int64_t offset, int whence) {
+  auto* s = static_cast<FileSource*>(opaque);
+  return avio_seek(s->pos, s->size, offset, whence);
 }
 
 int interrupt_cb(void* opaque) { return static_cast<FileSource*>(opaque)->expired() ? 1 : 0; }
@@ -540,18 +546,7 @@ int write_packet(void* opaque, WriteBuffer buf, int size) {
 
 std::int64_t seek_sink(void* opaque, std::int64_t offset, int whence) {
   auto* s = static_cast<FileSink*>(opaque);
-  if (whence & AVSEEK_SIZE) return s->end;
-  whence &= ~AVSEEK_FORCE;
-  std::int64_t target;
-  switch (whence) {
-    case SEEK_SET: target = offset; break;
-    case SEEK_CUR: target = s->pos + offset; break;
-    case SEEK_END: target = s->end + offset; break;
-    default: return AVERROR(EINVAL);
-  }
-  if (target < 0) return AVERROR(EINVAL);
-  s->pos = target;
-  return target;
+  return avio_seek(s->pos, s->end, offset, whence);
 }
 
 // Owns the muxer context and its I/O over a FileSink.
