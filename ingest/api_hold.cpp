@@ -23,11 +23,6 @@ namespace {
 
 constexpr const char* kHoldKind = "hold";
 
-std::mutex& hold_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-
 bool held(const Index& index, const std::string& id) {
   auto v = index.get_derived(kHoldKind, id);
   if (!v) return false;
@@ -65,7 +60,7 @@ Task<Response> change_hold(Service& s, Request& req, bool on) {
     if (bad) throw HttpError{http::status::bad_request, "invalid_reason", "reason: up to 1024 characters, no control characters"};
   }
   json::object out = co_await blocking(s.workers(), [&s, &req, &rec, &reason, on] {
-    std::lock_guard lock(hold_mutex());
+    std::lock_guard lock(s.hold_mutex());
     CustodyEvent ev = custody_event(req.who(), on ? "hold" : "release");
     ev.evidence = rec.id;
     json::object detail;

@@ -336,13 +336,13 @@ Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
 void add_media_routes(Service& s) {
   MediaJobOptions options;
   options.scan_at_start = s.options().media_scan;
-  std::shared_ptr<MediaJobs> jobs = MediaJobs::start(s, options);
-  // The routes own the jobs: they stop (threads joined) when the Service's routes are
-  // destroyed, before the index and blob store they use.
+  MediaJobs::start(s, options);
+  // The Service owns the jobs (set by start): they stop, threads joined, before the
+  // index and blob store they use are closed.
   s.add_route({http::verb::get, "/evidence/{}/thumbnail", true, {}, 0,
-               [jobs](Service& svc, Request& req) { return get_thumbnail(svc, req); }});
+               [](Service& svc, Request& req) { return get_thumbnail(svc, req); }});
   s.add_route({http::verb::post, "/evidence/{}/clips", true, {Role::reviewer, Role::admin}, 0,
-               [jobs](Service& svc, Request& req) { return post_clip(svc, req, jobs.get()); }});
+               [](Service& svc, Request& req) { return post_clip(svc, req, svc.media_jobs().get()); }});
 }
 
 }  // namespace evidence::ingest

@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/error.h"
 #include "store/records.h"
 
 namespace evidence::ingest {
@@ -93,7 +94,6 @@ struct Response {
   // (returns bytes written into the buffer; 0 only at the end).
   std::function<std::size_t(std::span<std::uint8_t>)> stream;
   std::uint64_t stream_size = 0;
-  bool head_only = false;  // send headers (with Content-Length) but no body
 
   static Response json(http::status s, const json::value& v);
   static Response text(http::status s, std::string body, std::string content_type = "text/plain; charset=utf-8");
@@ -101,6 +101,9 @@ struct Response {
 };
 
 Response error_response(const HttpError& e);
+// The one mapping from the store's and verify's errors (store/error.h) to HTTP
+// answers, used wherever a handler lets an Error escape.
+HttpError http_error_from(const Error& e);
 
 // Runs `fn` on the worker pool and resumes the caller on its own strand with the
 // result (or its exception). Counts in-flight work so shutdown can wait for it.

@@ -40,12 +40,6 @@ bool sniff_media(const std::filesystem::path& file) {
   return media::looks_like_media(std::span<const std::uint8_t>(head, got));
 }
 
-std::mutex registry_mu;
-std::map<const Service*, std::weak_ptr<MediaJobs>>& registry() {
-  static std::map<const Service*, std::weak_ptr<MediaJobs>> r;
-  return r;
-}
-
 CustodyEvent system_event(const std::string& action, const std::string& evidence_id, json::object detail) {
   CustodyEvent ev;
   ev.time = format_rfc3339(now_us());
@@ -225,11 +219,6 @@ MediaJobs::MediaJobs(Service& s, MediaJobOptions options)
 }
 
 MediaJobs::~MediaJobs() {
-  {
-    std::lock_guard lock(registry_mu);
-    auto it = registry().find(&s_);
-    if (it != registry().end() && it->second.expired()) registry().erase(it);
-  }
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -453,16 +442,7 @@ void MediaJobs::segments_step(const EvidenceRecord& rec, const std::filesystem::
                          system_event("segments", rec.id, std::move(detail)));
 }
 
-// --- per-Service registry ------------------------------------------------------------
-
-std::shared_ptr<MediaJobs> media_jobs(Service& s) {
-  std::lock_guard lock(registry_mu);
-  auto it = registry().find(&s);
-  if (it == registry().end()) return nullptr;
-  auto p = it->second.lock();
-  if (!p) registry().erase(it);
-  return p;
-}
+std::shared_ptr<MediaJobs> media_jobs(Service& s) { return s.media_jobs(); }
 
 void enqueue_media(Service& s, const std::string& evidence_id) noexcept {
   try {
@@ -474,8 +454,7 @@ void enqueue_media(Service& s, const std::string& evidence_id) noexcept {
 
 std::shared_ptr<MediaJobs> MediaJobs::start(Service& s, MediaJobOptions options) {
   auto jobs = std::make_shared<MediaJobs>(s, std::move(options));
-  std::lock_guard lock(registry_mu);
-  registry()[&s] = jobs;
+  s.set_media_jobs(jobs);
   return jobs;
 }
 

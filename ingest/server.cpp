@@ -34,8 +34,10 @@
 #include <thread>
 
 #include "ingest/audit_api.h"
+#include "ingest/connection_table.h"
 #include "ingest/headers.h"
 #include "ingest/logging.h"
+#include "ingest/parser_body.h"
 #include "ingest/request_limits.h"
 #include "ingest/service.h"
 #include "ingest/web_assets.h"
@@ -47,66 +49,7 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// ---------------------------------------------------------------------------------
-// Request / Response helpers
-
-std::string Request::header(http::field f) const {
-  auto it = headers->find(f);
-  return it == headers->end() ? std::string() : std::string(it->value());
-}
-std::string Request::header(std::string_view name) const {
-  auto it = headers->find(name);
-  return it == headers->end() ? std::string() : std::string(it->value());
-}
-bool Request::has_header(std::string_view name) const { return headers->find(name) != headers->end(); }
-std::optional<std::string> Request::query(std::string_view key) const {
-  auto params = url.params();
-  auto it = params.find(key);
-  if (it == params.end()) return std::nullopt;
-  return std::string((*it).value);
-}
-
-Response Response::json(http::status s, const json::value& v) {
-  Response r;
-  r.status = s;
-  r.headers.set(http::field::content_type, "application/json");
-  r.body = json::serialize(v);
-  return r;
-}
-Response Response::text(http::status s, std::string body, std::string content_type) {
-  Response r;
-  r.status = s;
-  r.headers.set(http::field::content_type, content_type);
-  r.body = std::move(body);
-  return r;
-}
-Response Response::empty(http::status s) {
-  Response r;
-  r.status = s;
-  return r;
-}
-
-Response error_response(const HttpError& e) {
-  Response r = Response::json(e.status, json::object{{"error", e.code}, {"message", e.message}});
-  for (const auto& [f, v] : e.headers) r.headers.set(f, v);
-  return r;
-}
-
 namespace {
-
-HttpError from_error(const Error& e) {
-  switch (e.code()) {
-    case Errc::invalid_argument: return {http::status::bad_request, "invalid_argument", e.what()};
-    case Errc::not_found: return {http::status::not_found, "not_found", e.what()};
-    case Errc::already_exists: return {http::status::conflict, "already_exists", e.what()};
-    case Errc::conflict: return {http::status::conflict, "conflict", e.what()};
-    case Errc::digest_mismatch: return {http::status::bad_request, "digest_mismatch", e.what()};
-    case Errc::no_space: return {http::status::insufficient_storage, "no_space", e.what()};
-    case Errc::permission_denied: return {http::status::internal_server_error, "permission_denied", e.what()};
-    case Errc::unavailable: return {http::status::service_unavailable, "unavailable", e.what()};
-    default: return {http::status::internal_server_error, errc_name(e.code()), e.what()};
-  }
-}
 
 // ---------------------------------------------------------------------------------
 // Routing
@@ -124,7 +67,7 @@ Match find_route(const Service& svc, http::verb method, std::string_view api_pat
   for (const auto& r : svc.routes()) {
     const auto pat = split_path(r.pattern);
     if (!match_pattern(pat, segs, params)) continue;
-    if (r.method == method || (method == http::verb::head && r.method == http::verb::get && false)) {
+    if (r.method == method) {
       m.route = &r;
       m.params = std::move(params);
       return m;
@@ -138,77 +81,6 @@ Match find_route(const Service& svc, http::verb method, std::string_view api_pat
 // ---------------------------------------------------------------------------------
 // Server state
 
-// Every open connection, so that a full server can make room: when the cap is
-// reached, an idle connection (one waiting for a request header) is closed for the
-// new one. A flood of idle sockets thus only ever pushes out its own kind, and a
-// docking station that connects still gets in.
-class ConnectionTable {
- public:
-  using Id = std::uint64_t;
-  struct Entry {
-    asio::ip::address address;
-    int fd = -1;  // for shutdown(2), which wakes the session's pending read
-    bool idle = true;
-    bool authenticated = false;
-    std::chrono::steady_clock::time_point idle_since;
-  };
-
-  Id add(const asio::ip::address& a, int fd) {
-    std::lock_guard lock(mu_);
-    const Id id = ++next_;
-    conns_.emplace(id, Entry{a, fd, true, false, std::chrono::steady_clock::now()});
-    ++per_address_[a];
-    return id;
-  }
-  // Must run before the socket is closed, so that evict() never shuts down a
-  // descriptor number that has been reused.
-  void remove(Id id) {
-    std::lock_guard lock(mu_);
-    auto it = conns_.find(id);
-    if (it == conns_.end()) return;
-    if (--per_address_[it->second.address] == 0) per_address_.erase(it->second.address);
-    conns_.erase(it);
-  }
-  void set_idle(Id id, bool idle) {
-    std::lock_guard lock(mu_);
-    if (auto it = conns_.find(id); it != conns_.end()) {
-      it->second.idle = idle;
-      if (idle) it->second.idle_since = std::chrono::steady_clock::now();
-    }
-  }
-  void set_authenticated(Id id) {
-    std::lock_guard lock(mu_);
-    if (auto it = conns_.find(id); it != conns_.end()) it->second.authenticated = true;
-  }
-  // Closes one idle connection: an unauthenticated one before any that has shown a
-  // token, then one of the address holding the most connections (a flood goes before
-  // its victims), then the one idle longest. False when none is idle.
-  bool evict() {
-    std::lock_guard lock(mu_);
-    Entry* victim = nullptr;
-    auto worse = [this](const Entry& a, const Entry& b) {  // true when a should go before b
-      if (a.authenticated != b.authenticated) return !a.authenticated;
-      const unsigned na = per_address_[a.address], nb = per_address_[b.address];
-      if (na != nb) return na > nb;
-      return a.idle_since < b.idle_since;
-    };
-    for (auto& [id, e] : conns_) {
-      if (!e.idle || e.fd < 0) continue;
-      if (!victim || worse(e, *victim)) victim = &e;
-    }
-    if (!victim) return false;
-    ::shutdown(victim->fd, SHUT_RDWR);
-    victim->fd = -1;  // once is enough; it leaves the table as its session ends
-    return true;
-  }
-
- private:
-  std::mutex mu_;
-  Id next_ = 0;
-  std::map<Id, Entry> conns_;
-  std::map<asio::ip::address, unsigned> per_address_;
-};
-
 struct Server {
   explicit Server(Service& s) : svc(s) {}
   Service& svc;
@@ -218,100 +90,6 @@ struct Server {
   std::atomic<int> active_requests{0};
   std::atomic<bool> stopping{false};
   ConnectionTable table;
-};
-
-template <class Stream>
-auto& lowest(Stream& s) {
-  return beast::get_lowest_layer(s);
-}
-
-// The request body. A body with a Content-Length (every upload our clients send)
-// is read straight from the socket into the caller's buffer, up to the buffer's
-// size per read: Beast's parser would read it in pieces of at most 64 KiB into its
-// own buffer and copy them out, which dominated the cost of a loopback upload.
-// Chunked bodies go through Beast's parser (it removes the chunk framing).
-template <class Stream>
-class ParserBody final : public BodySource {
- public:
-  ParserBody(Stream& s, beast::flat_buffer& b, http::request_parser<http::buffer_body>& p, const ServeOptions& o)
-      : s_(s), b_(b), p_(p), o_(o) {
-    if (p_.is_done()) return;  // no body at all
-    if (auto cl = p_.content_length(); cl && !p_.chunked()) remaining_ = *cl;
-  }
-
-  Task<std::size_t> read(std::span<std::uint8_t> out) override {
-    if (done() || out.empty()) co_return 0;
-    if (expect_continue_ && !sent_continue_) {
-      sent_continue_ = true;
-      http::response<http::empty_body> cont{http::status::continue_, 11};
-      lowest(s_).expires_after(o_.write_timeout);
-      auto [ec, n] = co_await http::async_write(s_, cont, use_tuple);
-      if (ec) throw ClientGone{"writing 100-continue: " + ec.message()};
-    }
-    if (remaining_) co_return co_await read_raw(out);
-    for (;;) {
-      p_.get().body().data = out.data();
-      p_.get().body().size = out.size();
-      lowest(s_).expires_after(o_.body_timeout);
-      auto [ec, n] = co_await http::async_read_some(s_, b_, p_, use_tuple);
-      const std::size_t got = out.size() - p_.get().body().size;
-      p_.get().body().data = nullptr;
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec == http::error::body_limit) {
-        throw HttpError{http::status::payload_too_large, "body_too_large", "the request body exceeds this route's limit"};
-      }
-      // The connection's buffer is capped (run_session), and Beast needs a chunked
-      // body's whole trailer in it: a trailer past the cap ends up here.
-      if (ec == http::error::buffer_overflow || ec == http::error::header_limit) {
-        throw HttpError{http::status::request_header_fields_too_large, "headers_too_large",
-                        "the chunked body's trailer or chunk header is too large"};
-      }
-      if (ec == http::error::bad_chunk || ec == http::error::bad_chunk_extension || ec == http::error::bad_field ||
-          ec == http::error::bad_value || ec == http::error::bad_line_ending || ec == http::error::bad_obs_fold) {
-        throw HttpError{http::status::bad_request, "bad_request", "malformed chunked body: " + ec.message()};
-      }
-      if (ec) throw ClientGone{"reading body: " + ec.message()};
-      if (got > 0 || p_.is_done()) co_return got;
-    }
-  }
-  // True once the whole body has been read: only then may the connection carry
-  // another request.
-  bool done() const override { return remaining_ ? *remaining_ == 0 : p_.is_done(); }
-  void set_limit(std::uint64_t bytes) override {
-    if (!remaining_) {
-      p_.body_limit(bytes);
-    } else if (*remaining_ > bytes) {
-      throw HttpError{http::status::payload_too_large, "body_too_large", "the request body exceeds this route's limit"};
-    }
-  }
-  void expect_continue(bool on) { expect_continue_ = on; }
-
- private:
-  Task<std::size_t> read_raw(std::span<std::uint8_t> out) {
-    std::uint64_t& left = *remaining_;
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, out.size()));
-    std::size_t got = 0;
-    if (b_.size() > 0) {  // bytes that arrived with the header
-      got = std::min(want, b_.size());
-      std::memcpy(out.data(), b_.data().data(), got);
-      b_.consume(got);
-    } else {
-      lowest(s_).expires_after(o_.body_timeout);
-      auto [ec, n] = co_await s_.async_read_some(asio::buffer(out.data(), want), use_tuple);
-      if (ec) throw ClientGone{"reading body: " + ec.message()};
-      got = n;
-    }
-    left -= got;
-    co_return got;
-  }
-
-  Stream& s_;
-  beast::flat_buffer& b_;
-  http::request_parser<http::buffer_body>& p_;
-  const ServeOptions& o_;
-  std::optional<std::uint64_t> remaining_;  // set for Content-Length bodies
-  bool expect_continue_ = false;
-  bool sent_continue_ = false;
 };
 
 // Beast knows the reason phrases of the registered statuses only; the others we send
@@ -458,7 +236,7 @@ Task<Response> dispatch(Server& srv, http::request_parser<http::buffer_body>& pa
   } catch (const HttpError& e) {
     err = e;
   } catch (const Error& e) {
-    err = from_error(e);
+    err = http_error_from(e);
   } catch (const ClientGone&) {
     throw;
   } catch (const std::exception& e) {

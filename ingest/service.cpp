@@ -21,10 +21,6 @@ void UploadRegistry::unlock(const std::string& id) {
   std::lock_guard lock(mu_);
   busy_.erase(id);
 }
-bool UploadRegistry::busy(const std::string& id) {
-  std::lock_guard lock(mu_);
-  return busy_.count(id) != 0;
-}
 std::optional<UploadRegistry::Running> UploadRegistry::take_hash(const std::string& id) {
   std::lock_guard lock(mu_);
   auto it = hashes_.find(id);

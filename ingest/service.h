@@ -42,7 +42,6 @@ class UploadRegistry {
   // false when a PATCH on `id` is already running.
   bool try_lock(const std::string& id);
   void unlock(const std::string& id);
-  bool busy(const std::string& id);
   // Takes the running hash out for the duration of a PATCH (nullopt: none kept).
   std::optional<Running> take_hash(const std::string& id);
   void put_hash(const std::string& id, Running r);
@@ -88,6 +87,7 @@ class Slots {
 };
 
 class Service;
+class MediaJobs;
 using Handler = std::function<Task<Response>(Service&, Request&)>;
 
 struct Route {
@@ -138,6 +138,14 @@ class Service {
 
   void add_route(Route r) { routes_.push_back(std::move(r)); }
 
+  // The media jobs (thumbnails, segments, clips), when add_media_routes started them;
+  // nullptr before that (and in programs that serve no media).
+  std::shared_ptr<MediaJobs> media_jobs() const { return media_jobs_; }
+  void set_media_jobs(std::shared_ptr<MediaJobs> jobs) { media_jobs_ = std::move(jobs); }
+  // Serialises legal-hold changes of this daemon (api_hold.cpp): one decision at a
+  // time sees every other holder of an object version.
+  std::mutex& hold_mutex() { return hold_mu_; }
+
  private:
   ServeOptions options_;
   Layout layout_;
@@ -162,6 +170,9 @@ class Service {
   Slots export_slots_{options_.max_exports};
   std::string log_key_, tsa_ca_pem_, tsa_cert_pem_;
   std::vector<Route> routes_;
+  std::mutex hold_mu_;
+  // Last, so it is destroyed first: its threads use the index and blob store above.
+  std::shared_ptr<MediaJobs> media_jobs_;
 };
 
 // Route registration, one function per API area (api_*.cpp, tus.cpp).
