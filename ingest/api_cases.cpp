@@ -106,7 +106,7 @@ Task<Response> search(Service& s, Request& req) {
     std::vector<CustodyEvent> views;
     for (const auto& rec : page.items) {
       // Officers see only their own uploads; the page may come back shorter.
-      if (req.who().role == Role::officer && rec.uploaded_by != req.who().name) continue;
+      if (reads_only_own_uploads(req.who().role) && rec.uploaded_by != req.who().name) continue;
       items.push_back(record_json(s, rec));
       views.push_back(listing_view(req.who(), rec.id, "search"));
     }

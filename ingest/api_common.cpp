@@ -26,7 +26,7 @@ Task<EvidenceRecord> readable_record(Service& s, const Request& req, const std::
   if (!is_evidence_id(id)) throw HttpError{http::status::not_found, "not_found", "no evidence " + id};
   auto rec = co_await blocking(s.workers(), [&s, &id] { return s.index().get_evidence(id); });
   // Officers read only their own uploads; others' items look absent to them.
-  if (!rec || (req.who().role == Role::officer && rec->uploaded_by != req.who().name)) {
+  if (!rec || (reads_only_own_uploads(req.who().role) && rec->uploaded_by != req.who().name)) {
     throw HttpError{http::status::not_found, "not_found", "no evidence " + id};
   }
   co_return *rec;
@@ -140,8 +140,17 @@ Task<Bytes> stamp_for_ingest(Service& s, const ContentId& id) {
   }
 }
 
+void check_uploader(const AuthUser& who, const IngestMeta& meta) {
+  if (who.role == Role::officer && meta.officer != who.name) {
+    throw HttpError{http::status::forbidden, "officer_mismatch",
+                    "an officer uploads in their own name (officer=" + who.name +
+                        "); a docking station (role station) uploads for others"};
+  }
+}
+
 Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob,
                                  const UploadSession* upload) {
+  check_uploader(who, meta);
   const Bytes token = co_await stamp_for_ingest(s, blob.id);
   const std::optional<User> officer = co_await blocking(s.workers(), [&s, &meta] { return s.index().user_by_name(meta.officer); });
   NewEvidence item;

@@ -28,6 +28,7 @@ std::optional<ContentId> declared_digest(const Request& req) {
 Task<Response> post_evidence(Service& s, Request& req) {
   // Metadata and digest header are checked before a byte of the body is read.
   const IngestMeta meta = validate_meta([&req](std::string_view k) { return req.query(k); });
+  check_uploader(req.who(), meta);
   const auto expected = declared_digest(req);
   const UploadSlots::Slot slot = s.upload_slots().acquire(req.who().name);
   s.metrics().upload_started();
@@ -226,7 +227,7 @@ Task<Response> unlink_case(Service& s, Request& req) {
 
 void add_evidence_routes(Service& s) {
   const std::vector<Role> all;  // any authenticated role; officers see their own
-  s.add_route({http::verb::post, "/evidence", true, {Role::officer, Role::admin}, s.options().max_upload_bytes,
+  s.add_route({http::verb::post, "/evidence", true, {Role::officer, Role::station, Role::admin}, s.options().max_upload_bytes,
                post_evidence});
   s.add_route({http::verb::get, "/evidence/{}", true, all, 0, get_evidence});
   s.add_route({http::verb::get, "/evidence/{}/content", true, all, 0, get_content});

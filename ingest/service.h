@@ -208,6 +208,9 @@ struct IngestMeta {
 };
 // get(key) returns the raw value or nullopt. Throws HttpError 400 naming the field.
 IngestMeta validate_meta(const std::function<std::optional<std::string>(std::string_view)>& get);
+// 403 `officer_mismatch` when an officer names another officer: only a station (and
+// an admin) uploads in someone else's name.
+void check_uploader(const AuthUser& who, const IngestMeta& meta);
 // The RFC 3161 token for new content, from the configured TSA; a token that does not
 // verify is 503 `tsa_invalid` (nothing is committed), an unreachable TSA 503.
 Task<Bytes> stamp_for_ingest(Service& s, const ContentId& id);

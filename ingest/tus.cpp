@@ -318,7 +318,7 @@ Task<Response> create(Service& s, Request& req) {
   }
   UploadSession sess;
   sess.metadata = parse_metadata(req.header("Upload-Metadata"));
-  (void)meta_of(sess.metadata);  // 400 on missing or invalid fields, before anything is stored
+  check_uploader(req.who(), meta_of(sess.metadata));  // 400/403 before anything is stored
   sess.id = new_upload_id();
   sess.length = *length;
   const auto now = now_us();
@@ -431,7 +431,7 @@ void sweep_expired_uploads(Service& s) {
 
 void add_tus_routes(Service& s) {
   const std::uint64_t max = s.options().max_upload_bytes;
-  const std::vector<Role> uploaders{Role::officer, Role::admin};
+  const std::vector<Role> uploaders{Role::officer, Role::station, Role::admin};
   s.add_route({http::verb::options, "/uploads", false, {}, 0, options});
   s.add_route({http::verb::post, "/uploads", true, uploaders, max, create});
   s.add_route({http::verb::head, "/uploads/{}", true, uploaders, 0, head});

@@ -162,6 +162,7 @@ const char* role_name(Role r) {
     case Role::reviewer: return "reviewer";
     case Role::auditor: return "auditor";
     case Role::admin: return "admin";
+    case Role::station: return "station";
   }
   return "officer";
 }
@@ -171,6 +172,7 @@ std::optional<Role> parse_role(std::string_view s) {
   if (s == "reviewer") return Role::reviewer;
   if (s == "auditor") return Role::auditor;
   if (s == "admin") return Role::admin;
+  if (s == "station") return Role::station;
   return std::nullopt;
 }
 

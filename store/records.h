@@ -53,9 +53,14 @@ struct CustodyEvent {
   boost::json::object to_json() const;
 };
 
-enum class Role { officer, reviewer, auditor, admin };
+// station: a docking station, which uploads what officers' recorders hold, in their
+// names (DESIGN.md, "Custody that proves itself"); it reads what it uploaded, like an
+// officer.
+enum class Role { officer, reviewer, auditor, admin, station };
 const char* role_name(Role r);
 std::optional<Role> parse_role(std::string_view s);
+// Officers and stations see only the items they uploaded themselves.
+inline bool reads_only_own_uploads(Role r) { return r == Role::officer || r == Role::station; }
 
 // An enforcement officer's certificate (执法证): number and last valid day/time.
 struct Certificate {

@@ -163,15 +163,15 @@ TEST_CASE("the connection cap refuses connections beyond it and recovers", "[dae
 TEST_CASE("one user runs at most --max-uploads-per-user uploads at once, others get 429", "[daemon][abuse]") {
   TempDir dir;
   Daemon d(dir.path() / "data", {"--max-uploads-per-user", "2", "--body-timeout", "30"});
-  const std::string officer = d.add_user("Busy Officer", "officer");
+  const std::string officer = d.add_user("Abuse", "officer");
   // Two uploads that send their header and part of the body, then wait.
   std::vector<std::unique_ptr<RawConn>> slow;
   for (int i = 0; i < 2; ++i) {
     slow.push_back(std::make_unique<RawConn>(port_of(d)));
-    slow.back()->send("POST /api/v1/evidence?officer=Busy&device=cam HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+    slow.back()->send("POST /api/v1/evidence?officer=Abuse&device=cam HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                       officer + "\r\nContent-Length: 100000\r\n\r\n" + std::string(100, 'x'));
   }
-  auto third = [&] { return http("POST", d.api("/evidence?officer=Busy&device=cam"), officer, "third"); };
+  auto third = [&] { return http("POST", d.api("/evidence?officer=Abuse&device=cam"), officer, "third"); };
   HttpResponse r;
   for (int i = 0; i < 50; ++i) {  // until the daemon has started both slow ones
     r = third();

@@ -213,7 +213,7 @@ TEST_CASE("crash rounds: SIGKILL during concurrent uploads loses no receipt and 
 
   TempDir dir;
   Daemon d(dir.path() / "data");
-  const std::string token = d.add_user("crash-officer", "officer");
+  const std::string token = d.add_user(kOfficer, "officer");
   std::vector<Committed> all;                // every receipt of every round
   std::map<std::string, std::size_t> tried;  // every upload ever attempted: sha256 -> size
 

@@ -127,8 +127,8 @@ TEST_CASE("search filters by officer, device and time and pages with a cursor", 
   CHECK(http("GET", d.api("/search?from=tomorrow"), t).status == 400);
   CHECK(http("GET", d.api("/search?limit=abc"), t).status == 400);
 
-  // Officers only find their own uploads.
-  const std::string jo_token = d.add_user("jo2", "officer");
+  // Officers only find their own uploads (not the seven the admin uploaded in jo's name).
+  const std::string jo_token = d.add_user("jo", "officer");
   upload(d, jo_token, "jo", "cam-9", "2026-03-01T12:00:00Z", "own");
   auto own = obj(http("GET", d.api("/search?officer=jo"), jo_token))["items"].as_array();
   CHECK(own.size() == 1);

@@ -81,7 +81,7 @@ TEST_CASE("tus: OPTIONS advertises the protocol and its extensions", "[daemon][t
 TEST_CASE("tus: chunked upload with checksums, offsets and completion into evidence", "[daemon][tus]") {
   TempDir dir;
   Daemon d(dir.path() / "data");
-  const std::string t = d.add_user("jo", "officer");
+  const std::string t = d.add_user("Officer Jo", "officer");
   const std::string data = random_bytes_string(1 << 20, 11);
   const std::string url = create(d, t, data.size(), sha256_hex(data));
 
@@ -202,7 +202,7 @@ TEST_CASE("tus: creation-with-upload, termination, and a declared sha256 that do
 TEST_CASE("tus: a partial upload survives kill -9 and resumes at the durable offset", "[daemon][tus]") {
   TempDir dir;
   Daemon d(dir.path() / "data");
-  const std::string t = d.add_user("jo", "officer");
+  const std::string t = d.add_user("Officer Jo", "officer");
   const std::string data = random_bytes_string(600000, 9);
   const std::string url = create(d, t, data.size());
   REQUIRE(patch(url, t, 0, data.substr(0, 250000)).status == 204);

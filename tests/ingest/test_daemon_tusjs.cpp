@@ -27,7 +27,7 @@ TEST_CASE("tus-js-client uploads a file that becomes evidence with the same byte
   ensure_node_modules();
   TempDir dir;
   Daemon d(dir.path() / "data");
-  const std::string token = d.add_user("tus", "officer");
+  const std::string token = d.add_user("Officer Tus", "officer");
   const std::string data = random_bytes_string(700000, 21);
   const auto file = dir.path() / "clip.mp4";
   { std::ofstream(file, std::ios::binary) << data; }

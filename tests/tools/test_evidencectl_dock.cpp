@@ -34,7 +34,7 @@ TEST_CASE("dock uploads three complete files, keeps verified receipts, and moves
   Daemon d(tmp / "data");
   Ctl ctl(tmp / "home");
   ctl.server = d.url();
-  ctl.token = d.add_user("station-4", "officer");
+  ctl.token = d.add_user("station-4", "station");
   const auto watch = tmp / "dock";
   fs::create_directories(watch);
   const std::vector<std::pair<std::string, std::size_t>> recordings{

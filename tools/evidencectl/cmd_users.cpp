@@ -12,7 +12,7 @@ namespace json = boost::json;
 
 namespace {
 
-const std::vector<std::string> kRoles = {"officer", "reviewer", "auditor", "admin"};
+const std::vector<std::string> kRoles = {"officer", "reviewer", "auditor", "admin", "station"};
 
 struct Profile {
   std::string role, badge, unit, cert_number, cert_until;

@@ -4,7 +4,7 @@
 import { apiFetch, enc } from '../api.js';
 import { h, clear, errorBox, loading, timeCell } from './util.js';
 
-const ROLES = ['officer', 'reviewer', 'auditor', 'admin'];
+const ROLES = ['officer', 'reviewer', 'auditor', 'admin', 'station'];
 
 function certificateText(c) {
   if (!c) return '—';
