@@ -56,7 +56,8 @@ int main(int argc, char** argv) try {
     return 2;
   }
   evidence::Layout layout(data);
-  evidence::Index index(layout, evidence::OpenMode::read_write);
+  const auto opened = evidence::open_index(layout, evidence::OpenMode::read_write);
+  evidence::Index& index = *opened;
   const long cases = items / case_size;
   const std::string now = evidence::format_rfc3339(evidence::now_us());
   const evidence::Bytes token{0x30};

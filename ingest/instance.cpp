@@ -52,12 +52,12 @@ InitResult init_instance(const fs::path& dir) {
 
   result.admin_token = new_token();
   {
-    Index index(layout, OpenMode::read_write);
+    auto index = open_index(layout, OpenMode::read_write);
     User admin;
     admin.name = "admin";
     admin.role = Role::admin;
     admin.created_at = format_rfc3339(now_us());
-    index.put_user(admin, Sha256::of(result.admin_token));
+    index->put_user(admin, Sha256::of(result.admin_token));
   }
   fsync_path(layout.blobs_dir().parent_path());
   fsync_path(layout.root());

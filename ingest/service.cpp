@@ -75,7 +75,7 @@ Service::Service(const ServeOptions& options)
     : options_(options),
       layout_(options.data_dir),
       lock_(layout_),
-      index_(std::make_unique<Index>(layout_, OpenMode::read_write)),
+      index_(open_index(layout_, OpenMode::read_write)),
       group_commit_(std::make_unique<GroupCommit>(*index_)),
       blobs_(open_serve_blob_store(options, layout_)),
       embedded_tsa_(std::make_unique<tsa::EmbeddedTsa>(layout_)),

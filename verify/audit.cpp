@@ -403,7 +403,8 @@ int run_verify_cli(const std::filesystem::path& data_dir, const AuditScope& scop
       std::cerr << "evidenced verify: " << data_dir.string() << " holds no index (not an evidence data directory)\n";
       return 2;
     }
-    const Index index(layout, OpenMode::read_only);
+    const auto opened = open_index(layout, OpenMode::read_only);
+    const Index& index = *opened;
     std::unique_ptr<BlobStore> local;
     if (!blob_store) local = std::make_unique<LocalBlobStore>(layout);
     BlobStore& blobs = blob_store ? *blob_store : *local;

@@ -75,12 +75,15 @@ class Edge {
   std::vector<Node> stack_;
 };
 
-// The index's stored hash of one perfect subtree (format.h: tree level(1) index(8)).
-std::optional<Bytes> stored_node(const Index& index, unsigned level, std::uint64_t i) {
-  std::array<std::uint8_t, 9> key{};
-  key[0] = static_cast<std::uint8_t>(level);
-  for (int b = 8; b >= 1; --b, i >>= 8) key[static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(i & 0xff);
-  return index.raw_get("tree", key);
+// The index's stored hash of one perfect subtree; nullopt when it has none or what
+// it has is not a hash (both are reported the same way).
+std::optional<Hash> stored_node(const Index& index, unsigned level, std::uint64_t i) {
+  try {
+    return index.stored_subtree(level, i);
+  } catch (const Error& e) {
+    if (e.code() != Errc::corrupt) throw;
+    return std::nullopt;
+  }
 }
 
 constexpr std::size_t kMaxNodeReports = 8;
@@ -205,7 +208,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
       // and auditors are built from them, and most never touch the root's path.
       edge.push(leaf_hash(e.leaf), [&](unsigned level, std::uint64_t at, const Hash& mine) {
         const auto stored = stored_node(index, level, at);
-        if (stored && stored->size() == mine.size() && std::equal(mine.begin(), mine.end(), stored->begin())) return;
+        if (stored && *stored == mine) return;
         if (++bad_nodes > kMaxNodeReports) return;
         add_problem(report, log_problem("log_inconsistent",
                                         "the index's stored Merkle subtree (level " + std::to_string(level) +

@@ -8,6 +8,7 @@
 
 #include "store/codec.h"
 #include "store/index.h"
+#include "store/lmdb/lmdb_index.h"
 #include "store/records.h"
 #include "tests/ingest/daemon_fixture.h"
 #include "verify/receipt.h"
@@ -83,7 +84,7 @@ TEST_CASE("a record swapped in LMDB for another content's is caught by verify-re
   }
   // Behind the daemon's back: A's record now names B's bytes.
   {
-    Index index(Layout(dir.path() / "data"), OpenMode::read_write);
+    LmdbIndex index(Layout(dir.path() / "data"), OpenMode::read_write);
     auto rec = index.get_evidence(id_a);
     REQUIRE(rec);
     rec->sha256 = Sha256::of(b);
@@ -278,7 +279,7 @@ TEST_CASE("an item added to or removed from a case behind the log's back is a ca
     CHECK(d.stop() == 0);
   }
   {
-    Index index(Layout(dir.path() / "data"), OpenMode::read_write);
+    LmdbIndex index(Layout(dir.path() / "data"), OpenMode::read_write);
     index.raw_put("case_items", as_bytes(std::string("M-1")), as_bytes(loose));  // slipped in
     index.raw_put("item_cases", as_bytes(loose), as_bytes(std::string("M-1")));
     index.raw_del("case_items", as_bytes(std::string("M-2")));  // taken out

@@ -11,6 +11,7 @@
 #include "store/blob_store.h"
 #include "store/error.h"
 #include "store/index.h"
+#include "store/lmdb/lmdb_index.h"
 #include "tests/store/store_fixture.h"
 #include "tests/tempdir.h"
 
@@ -20,7 +21,7 @@ TEST_CASE("concurrent commits each get their own item and log entry", "[group_co
   test::TempDir dir;
   Layout layout(dir.path());
   LocalBlobStore blobs(layout);
-  Index index(layout, OpenMode::read_write);
+  LmdbIndex index(layout, OpenMode::read_write);
   ingest::GroupCommit group(index);
   auto blob = test::put_blob(blobs, "footage");
 
@@ -60,7 +61,7 @@ TEST_CASE("a bad item among concurrent commits fails alone", "[group_commit]") {
   test::TempDir dir;
   Layout layout(dir.path());
   LocalBlobStore blobs(layout);
-  Index index(layout, OpenMode::read_write);
+  LmdbIndex index(layout, OpenMode::read_write);
   ingest::GroupCommit group(index);
   auto blob = test::put_blob(blobs, "footage");
 

@@ -10,6 +10,7 @@
 
 #include "tests/ingest/daemon_fixture.h"
 #include "store/index.h"
+#include "store/lmdb/lmdb_index.h"
 #include "store/layout.h"
 
 using namespace evidence;
@@ -271,7 +272,7 @@ TEST_CASE("an item left without media information by a crash is probed at the ne
   REQUIRE(d.stop() == 0);
   {
     // As if the daemon died before the probe's transaction: no media, no poster frame.
-    Index index(Layout(dir.path() / "data"), OpenMode::read_write);
+    LmdbIndex index(Layout(dir.path() / "data"), OpenMode::read_write);
     for (const std::string kind : {"media", "thumbnail"}) {
       index.raw_del("derived", as_bytes(kind + '\0' + id));
       REQUIRE(!index.get_derived(kind, id));

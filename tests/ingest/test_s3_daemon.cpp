@@ -10,6 +10,7 @@
 #include "ingest/blob_backend.h"
 #include "ingest/s3_blob_store.h"
 #include "store/layout.h"
+#include "store/lmdb/lmdb_index.h"
 #include "tests/ingest/daemon_fixture.h"
 #include "verify/bundle.h"
 
@@ -175,7 +176,7 @@ TEST_CASE("s3 daemon: uploads land in the bucket by version, read back by range,
     std::ofstream(bundle, std::ios::binary) << exp.body;
   } else {
     // No export route in this daemon: the same bundle writer over the same backend.
-    const Index index(layout, OpenMode::read_only);
+    const LmdbIndex index(layout, OpenMode::read_only);
     auto blobs = ingest::open_data_blob_store(layout);
     std::ofstream out(bundle, std::ios::binary);
     write_bundle(index, *blobs, layout, "S3-1", [&out](std::span<const std::uint8_t> b) {

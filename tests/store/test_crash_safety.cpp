@@ -10,6 +10,7 @@
 
 #include "store/error.h"
 #include "store/index.h"
+#include "store/lmdb/lmdb_index.h"
 #include "tests/store/store_fixture.h"
 #include "tests/tempdir.h"
 
@@ -26,7 +27,7 @@ merkle::Hash root_from_leaves(const std::vector<LogEntry>& entries) {
 // Every record has its blob and its ingest entry, every entry decodes, and the
 // stored tree agrees with the leaves.
 void check_consistent(const Layout& layout, std::size_t* items_out = nullptr) {
-  Index index(layout, OpenMode::read_write);
+  LmdbIndex index(layout, OpenMode::read_write);
   LocalBlobStore blobs(layout);
   auto size = index.log_size();
   auto entries = index.log_entries(0, size);
@@ -51,7 +52,7 @@ void check_consistent(const Layout& layout, std::size_t* items_out = nullptr) {
 TEST_CASE("a crash between the blob and the index leaves an unreferenced blob and no record", "[crash]") {
   test::TempDir dir;
   Layout layout(dir.path());
-  { Index init(layout, OpenMode::read_write); }
+  { LmdbIndex init(layout, OpenMode::read_write); }
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -64,7 +65,7 @@ TEST_CASE("a crash between the blob and the index leaves an unreferenced blob an
   LocalBlobStore blobs(layout);
   auto id = Sha256::of(std::string("durable but never indexed"));
   CHECK(blobs.exists(id));
-  Index index(layout, OpenMode::read_write);
+  LmdbIndex index(layout, OpenMode::read_write);
   CHECK(index.items_with_content(id).empty());
   CHECK(index.evidence_count() == 0);
   CHECK(index.log_size() == 0);
@@ -74,7 +75,7 @@ TEST_CASE("an aborted transaction leaves nothing", "[crash]") {
   test::TempDir dir;
   Layout layout(dir.path());
   LocalBlobStore blobs(layout);
-  Index index(layout, OpenMode::read_write);
+  LmdbIndex index(layout, OpenMode::read_write);
   auto blob = test::put_blob(blobs, "content");
   auto first = test::new_item(blob, {"C-1"});
   auto dup = first;  // the same id again makes the second commit fail mid-transaction
@@ -96,7 +97,7 @@ TEST_CASE("an aborted transaction leaves nothing", "[crash]") {
 TEST_CASE("after SIGKILL at random moments the index and log reopen consistent", "[crash]") {
   test::TempDir dir;
   Layout layout(dir.path());
-  { Index init(layout, OpenMode::read_write); }
+  { LmdbIndex init(layout, OpenMode::read_write); }
   std::mt19937 rng(12345);
   std::size_t last_items = 0;
   for (int round = 0; round < 6; ++round) {
@@ -104,7 +105,7 @@ TEST_CASE("after SIGKILL at random moments the index and log reopen consistent",
     REQUIRE(pid >= 0);
     if (pid == 0) {
       LocalBlobStore blobs(layout);
-      Index index(layout, OpenMode::read_write);
+      LmdbIndex index(layout, OpenMode::read_write);
       for (int i = 0;; ++i) {
         auto blob = test::put_blob(blobs, "round " + std::to_string(round) + " item " + std::to_string(i));
         index.commit_evidence(test::new_item(blob, {"CASE-" + std::to_string(i % 3)}));

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "store/index.h"
+#include "store/lmdb/lmdb_index.h"
 #include "store/merkle.h"
 #include "tests/tempdir.h"
 
@@ -27,7 +28,7 @@ CustodyEvent event(int i) {
 TEST_CASE("the stored tree's root equals the root recomputed from the leaves at every size", "[log]") {
   test::TempDir dir;
   Layout layout(dir.path());
-  Index index(layout, OpenMode::read_write);
+  LmdbIndex index(layout, OpenMode::read_write);
   CHECK(index.log_root(0) == merkle::empty_root());
   std::vector<std::string> leaves;
   for (int i = 0; i < 70; ++i) {
@@ -48,7 +49,7 @@ TEST_CASE("appending continues correctly after reopening the index", "[log]") {
   Layout layout(dir.path());
   std::vector<std::string> leaves;
   for (int round = 0; round < 5; ++round) {
-    Index index(layout, OpenMode::read_write);
+    LmdbIndex index(layout, OpenMode::read_write);
     for (int i = 0; i < 7; ++i) leaves.push_back(index.log_entry(index.append_event(event(round * 7 + i)))->leaf);
     CHECK(index.log_root(leaves.size()) == naive_root(leaves, 0, leaves.size()));
   }
@@ -56,7 +57,7 @@ TEST_CASE("appending continues correctly after reopening the index", "[log]") {
 
 TEST_CASE("a batch of events is appended in one transaction", "[log]") {
   test::TempDir dir;
-  Index index(Layout(dir.path()), OpenMode::read_write);
+  LmdbIndex index(Layout(dir.path()), OpenMode::read_write);
   std::vector<CustodyEvent> batch;
   for (int i = 0; i < 5; ++i) batch.push_back(event(i));
   auto at = index.append_events(batch);
@@ -81,7 +82,7 @@ TEST_CASE("the frontier gives the same root as the full tree", "[log]") {
 
 TEST_CASE("checkpoints are kept by size and the latest is found", "[log]") {
   test::TempDir dir;
-  Index index(Layout(dir.path()), OpenMode::read_write);
+  LmdbIndex index(Layout(dir.path()), OpenMode::read_write);
   CHECK_FALSE(index.latest_checkpoint());
   index.put_checkpoint({3, "note three\n", {1, 2, 3}});
   index.put_checkpoint({10, "note ten\n", {}});

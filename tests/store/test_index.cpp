@@ -2,6 +2,7 @@
 
 #include "store/error.h"
 #include "store/index.h"
+#include "store/lmdb/lmdb_index.h"
 #include "tests/store/store_fixture.h"
 #include "tests/tempdir.h"
 
@@ -11,7 +12,7 @@ TEST_CASE("an item is committed with its indexes and its ingest custody entry", 
   test::TempDir dir;
   Layout layout(dir.path());
   LocalBlobStore blobs(layout);
-  Index index(layout, OpenMode::read_write);
+  LmdbIndex index(layout, OpenMode::read_write);
   auto blob = test::put_blob(blobs, "footage");
   const std::string cjk = "汉台执罚〔2017〕第123号";
   auto item = test::new_item(blob, {cjk});
@@ -47,7 +48,7 @@ TEST_CASE("invalid metadata is refused before anything is written", "[index]") {
   test::TempDir dir;
   Layout layout(dir.path());
   LocalBlobStore blobs(layout);
-  Index index(layout, OpenMode::read_write);
+  LmdbIndex index(layout, OpenMode::read_write);
   auto blob = test::put_blob(blobs, "x");
   for (auto bad_case : {std::string(), std::string(129, 'a'), std::string("a\nb"), std::string("\xff\xfe"),
                         std::string("a\x7f")}) {
@@ -70,7 +71,7 @@ TEST_CASE("linking and unlinking cases are many-to-many and logged", "[index]") 
   test::TempDir dir;
   Layout layout(dir.path());
   LocalBlobStore blobs(layout);
-  Index index(layout, OpenMode::read_write);
+  LmdbIndex index(layout, OpenMode::read_write);
   auto blob = test::put_blob(blobs, "same bytes, two items");
   auto a = test::new_item(blob, {"CASE/1 a"});
   auto b = test::new_item(blob, {"CASE/1 a"}, "officer-2");
@@ -96,7 +97,7 @@ TEST_CASE("search by officer, device and time pages with a cursor", "[index]") {
   test::TempDir dir;
   Layout layout(dir.path());
   LocalBlobStore blobs(layout);
-  Index index(layout, OpenMode::read_write);
+  LmdbIndex index(layout, OpenMode::read_write);
   for (int i = 0; i < 25; ++i) {
     auto blob = test::put_blob(blobs, "item " + std::to_string(i));
     char when[32];
@@ -150,7 +151,7 @@ User make_user(std::string name, Role role, std::string created_at) {
 
 TEST_CASE("users are found by token hash only", "[index]") {
   test::TempDir dir;
-  Index index(Layout(dir.path()), OpenMode::read_write);
+  LmdbIndex index(Layout(dir.path()), OpenMode::read_write);
   auto h = Sha256::of(std::string("token"));
   index.put_user(make_user("alice", Role::reviewer, "2026-11-27T00:00:00.000Z"), h);
   auto u = index.user_by_token_hash(h);
@@ -175,10 +176,10 @@ TEST_CASE("upload sessions survive reopening", "[index]") {
   s.offset = 400;
   s.metadata["officer"] = "o";
   {
-    Index index(layout, OpenMode::read_write);
+    LmdbIndex index(layout, OpenMode::read_write);
     index.put_upload(s);
   }
-  Index index(layout, OpenMode::read_write);
+  LmdbIndex index(layout, OpenMode::read_write);
   auto got = index.get_upload("0123abcd");
   REQUIRE(got);
   CHECK(got->offset == 400);
@@ -190,7 +191,7 @@ TEST_CASE("upload sessions survive reopening", "[index]") {
 TEST_CASE("the map grows when it fills instead of failing", "[index]") {
   test::TempDir dir;
   Layout layout(dir.path());
-  Index index(layout, OpenMode::read_write, 256 * 1024);
+  LmdbIndex index(layout, OpenMode::read_write, 256 * 1024);
   auto before = index.map_size();
   CustodyEvent ev{"2026-11-27T00:00:00.000Z", "a", "admin", "view", {}, {}, {}, {}, {}, {}};
   ev.detail = boost::json::object{{"pad", std::string(2000, 'p')}};
@@ -198,7 +199,7 @@ TEST_CASE("the map grows when it fills instead of failing", "[index]") {
   CHECK(index.log_size() == 400);
   CHECK(index.map_size() > before);
   // A read-only opener (as `evidenced verify` is) sees everything.
-  Index ro(layout, OpenMode::read_only);
+  LmdbIndex ro(layout, OpenMode::read_only);
   CHECK(ro.log_size() == 400);
   CHECK_THROWS_AS(ro.append_event(ev), Error);
 }
@@ -206,7 +207,7 @@ TEST_CASE("the map grows when it fills instead of failing", "[index]") {
 TEST_CASE("a read-only open of a missing index fails clearly", "[index]") {
   test::TempDir dir;
   try {
-    Index ro(Layout(dir.path() / "nothing"), OpenMode::read_only);
+    LmdbIndex ro(Layout(dir.path() / "nothing"), OpenMode::read_only);
     FAIL("opened nothing");
   } catch (const Error& e) {
     CHECK(e.code() == Errc::not_found);

@@ -7,6 +7,7 @@
 
 #include "store/blob_store.h"
 #include "store/index.h"
+#include "store/lmdb/lmdb_index.h"
 #include "store/layout.h"
 #include "tests/tools/ctl_fixture.h"
 #include "verify/bundle.h"
@@ -19,7 +20,7 @@ namespace {
 
 void write_bundle_file(const fs::path& data, const std::string& case_number, const fs::path& out) {
   evidence::Layout layout(data);
-  evidence::Index index(layout, evidence::OpenMode::read_only);
+  evidence::LmdbIndex index(layout, evidence::OpenMode::read_only);
   evidence::LocalBlobStore blobs(layout);
   std::ofstream f(out, std::ios::binary);
   evidence::write_bundle(index, blobs, layout, case_number, [&](std::span<const std::uint8_t> b) {

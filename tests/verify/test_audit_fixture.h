@@ -18,6 +18,7 @@
 #include "store/blob_store.h"
 #include "store/ids.h"
 #include "store/index.h"
+#include "store/lmdb/lmdb_index.h"
 #include "store/timefmt.h"
 #include "tests/tempdir.h"
 #include "verify/audit.h"
@@ -47,7 +48,7 @@ class Store {
  public:
   Store() : layout(dir.path() / "data") {
     create_instance_keys(layout, "evidence.test/audit");
-    index = std::make_unique<Index>(layout, OpenMode::read_write);
+    index = std::make_unique<LmdbIndex>(layout, OpenMode::read_write);
     blobs = std::make_unique<LocalBlobStore>(layout, 64 << 10);
     tsa = std::make_unique<tsa::EmbeddedTsa>(layout);
   }
@@ -134,7 +135,7 @@ class Store {
       throw;
     }
     std::cout.rdbuf(old);
-    index = std::make_unique<Index>(layout, OpenMode::read_write);
+    index = std::make_unique<LmdbIndex>(layout, OpenMode::read_write);
     return {code, captured.str()};
   }
 
@@ -159,7 +160,7 @@ class Store {
 
   TempDir dir;
   Layout layout;
-  std::unique_ptr<Index> index;
+  std::unique_ptr<LmdbIndex> index;
   std::unique_ptr<LocalBlobStore> blobs;
   std::unique_ptr<tsa::EmbeddedTsa> tsa;
   std::vector<Committed> items;

@@ -1,4 +1,4 @@
-#include "store/lmdb.h"
+#include "store/lmdb/lmdb.h"
 
 namespace evidence::lmdb {
 

@@ -1,5 +1,5 @@
 // RAII over LMDB (lmdb++'s habit): move-only transactions whose destructor aborts,
-// and one place that maps LMDB's error codes to our Error. Internal to store/.
+// and one place that maps LMDB's error codes to our Error. Internal to store/lmdb/.
 #pragma once
 
 #include <lmdb.h>

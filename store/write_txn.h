@@ -1,0 +1,51 @@
+// One write transaction, engine-neutral: what Index::write hands its callback so that
+// several changes (custody entries, case links, derived data, users, upload sessions)
+// commit together or not at all. Combined operations (link a case and log it, revoke a
+// user and log it, later: dispose of an item) are written once against this and run
+// on every engine.
+//
+// Contract: a WriteTxn lives only inside the Index::write callback that received it.
+// Reads through it see the transaction's own writes. Errors are thrown as Error and
+// abort the whole transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "store/content_id.h"
+#include "store/records.h"
+
+namespace evidence {
+
+class WriteTxn {
+ public:
+  virtual ~WriteTxn() = default;
+
+  // --- custody log: appends one entry, returns its index (numbered in call order).
+  virtual std::uint64_t append(const CustodyEvent& event) = 0;
+
+  // --- cases (the case number must already be valid: see case_number_problem).
+  // link: Error(not_found) for an unknown item, Error(conflict) when already linked.
+  virtual void link_case(const std::string& id, const std::string& case_number) = 0;
+  // Error(not_found) when the item is not linked to the case.
+  virtual void unlink_case(const std::string& id, const std::string& case_number) = 0;
+
+  // --- derived data under (kind, id).
+  virtual void put_derived(const std::string& kind, const std::string& id, const std::string& value) = 0;
+  virtual std::optional<std::string> get_derived(const std::string& kind, const std::string& id) const = 0;
+
+  // --- users. put_user: Error(already_exists) for a taken name or token hash.
+  virtual void put_user(const User& user, const ContentId& token_hash) = 0;
+  virtual std::optional<User> user_by_name(const std::string& name) const = 0;
+  // Rewrites the stored user named user.name. Error(not_found) when there is none.
+  virtual void update_user(const User& user) = 0;
+  // Moves the user to a new token hash. Error(not_found) when there is no such user.
+  virtual void replace_user_token(const std::string& name, const ContentId& new_token_hash) = 0;
+
+  // --- upload sessions.
+  virtual void put_upload(const UploadSession& s) = 0;
+  virtual void delete_upload(const std::string& id) = 0;
+};
+
+}  // namespace evidence
