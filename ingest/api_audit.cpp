@@ -2,85 +2,24 @@
 //
 // Export: Response streams pull-style with a known length, and write_bundle pushes a
 // tar whose length is known only at the end. So the bundle is first spooled to an
-// anonymous file in DIR/incoming (O_TMPFILE: no name, so nothing is left behind by a
-// crash; where the file system lacks it, a named file unlinked at once), then served
-// from it with its exact length. Memory stays at one chunk; disk needs the bundle's
+// anonymous scratch file in DIR/incoming (store/scratch.h: no name, so nothing is left
+// behind by a crash), then served from it with its exact length. Memory stays at one chunk; disk needs the bundle's
 // size once more while it is served.
 #include "ingest/audit_api.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "ingest/logging.h"
 #include "ingest/service.h"
+#include "store/data_dir.h"
 #include "store/error.h"
 #include "store/ids.h"
+#include "store/scratch.h"
 #include "store/timefmt.h"
 #include "verify/bundle.h"
 
 namespace evidence::ingest {
 namespace {
-
-// ---------------------------------------------------------------------------------
-// Spool file for bundles
-
-class SpoolFile {
- public:
-  explicit SpoolFile(const std::filesystem::path& dir) {
-    fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd_ < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-      static std::atomic<unsigned> counter{0};
-      for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
-        const auto name = dir / ("export-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".tar");
-        fd_ = ::open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-        if (fd_ >= 0) ::unlink(name.c_str());
-        else if (errno != EEXIST) break;
-      }
-    }
-    if (fd_ < 0) throw system_error(errno, "create an export spool file in " + dir.string());
-  }
-  ~SpoolFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  SpoolFile(const SpoolFile&) = delete;
-  SpoolFile& operator=(const SpoolFile&) = delete;
-
-  void write(std::span<const std::uint8_t> data) {
-    while (!data.empty()) {
-      const ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw system_error(errno, "write the export spool file");
-      data = data.subspan(static_cast<std::size_t>(n));
-      size_ += static_cast<std::uint64_t>(n);
-    }
-  }
-  std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) const {
-    for (;;) {
-      const ssize_t n = ::pread(fd_, out.data(), out.size(), static_cast<off_t>(offset));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw system_error(errno, "read the export spool file");
-      return static_cast<std::size_t>(n);
-    }
-  }
-  std::uint64_t size() const { return size_; }
-
- private:
-  int fd_ = -1;
-  std::uint64_t size_ = 0;
-};
-
-std::string read_text(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream o;
-  o << in.rdbuf();
-  return o.str();
-}
 
 // RFC 5987 attr-char: everything else is percent-encoded (ASCII-safe header value).
 std::string rfc5987(std::string_view s) {
@@ -171,7 +110,7 @@ Task<Response> export_case(Service& s, Request& req) {
   const AuthUser who = req.who();
   // Held until the bundle has been sent (or the reader gone): the stream owns it.
   auto slot = std::make_shared<SlotGuard>(s.export_slots(), "as many exports as --max-exports allows are running");
-  std::shared_ptr<SpoolFile> spool = co_await blocking(s.audit_workers(), [&s, &case_number, &who] {
+  std::shared_ptr<ScratchFile> spool = co_await blocking(s.audit_workers(), [&s, &case_number, &who] {
     auto& index = s.index();
     // Every entry up to now, including each item's latest link, is proved in the bundle.
     const StoredCheckpoint cp = s.checkpointer().ensure(index.log_size());
@@ -182,14 +121,13 @@ Task<Response> export_case(Service& s, Request& req) {
     for (const auto& id : items) {
       if (auto rec = index.get_evidence(id)) content += rec->size;
     }
-    std::error_code space_ec;
-    const auto space = std::filesystem::space(s.layout().incoming_dir(), space_ec);
+    const auto available = Scratch(s.layout()).available_bytes();
     const std::uint64_t reserve = 64ull << 20;  // left for uploads
-    if (!space_ec && space.available < content + reserve) {
+    if (available && *available < content + reserve) {
       throw HttpError{http::status::insufficient_storage, "no_space",
                       "exporting " + std::to_string(content) + " bytes of content would leave less than 64 MiB free for uploads"};
     }
-    auto file = std::make_shared<SpoolFile>(s.layout().incoming_dir());
+    auto file = std::make_shared<ScratchFile>(Scratch(s.layout()).anonymous("export"));
     Sha256 hash;
     BundleOptions opts;
     opts.checkpoint = cp;
@@ -246,7 +184,7 @@ AuditOptions daemon_audit_options(Service& s) {
   o.log_verifier = *v;
   // The embedded TSA's CA (tokens from before a move to an outside TSA), then the CA
   // of the TSA in use, when that is another one.
-  std::string pem = read_text(s.layout().tsa_ca_cert());
+  std::string pem = read_embedded_tsa_ca(s.layout());
   if (!s.tsa_ca_pem().empty() && pem.find(s.tsa_ca_pem()) == std::string::npos) {
     if (!pem.empty() && pem.back() != '\n') pem.push_back('\n');
     pem += s.tsa_ca_pem();

@@ -1,7 +1,7 @@
 // Legal hold: POST /api/v1/evidence/{id}/hold sets it, DELETE clears it (admin only).
 // The hold is kept in the index (derived kind "hold", with its custody entry "hold" or
 // "release" in the same transaction) and on the backend's object version
-// (BlobStore::set_legal_hold: S3 PUT ?legal-hold; the local folder has nothing to set).
+// (BlobStore::legal_holds(): S3 PUT ?legal-hold; the local folder has no such capability).
 //
 // Order: a hold is set on the store before it is recorded, a release is recorded
 // before the store's hold is cleared, so a failure in between leaves the object held.
@@ -71,11 +71,12 @@ Task<Response> change_hold(Service& s, Request& req, bool on) {
     if (reason) value["reason"] = *reason;
     std::uint64_t index = 0;
     if (on) {
-      s.blobs().set_legal_hold(rec.sha256, rec.blob_version, true);
+      if (LegalHolds* holds = s.blobs().legal_holds()) holds->set_legal_hold(rec.sha256, rec.blob_version, true);
       index = s.index().put_derived(kHoldKind, rec.id, json::serialize(value), ev);
     } else {
       index = s.index().put_derived(kHoldKind, rec.id, json::serialize(value), ev);
-      if (!other_holder(s.index(), rec)) s.blobs().set_legal_hold(rec.sha256, rec.blob_version, false);
+      if (LegalHolds* holds = s.blobs().legal_holds(); holds && !other_holder(s.index(), rec))
+        holds->set_legal_hold(rec.sha256, rec.blob_version, false);
     }
     return json::object{{"evidence_id", rec.id}, {"legal_hold", on}, {"log_index", index}};
   });

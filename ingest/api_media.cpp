@@ -175,19 +175,12 @@ MadeClip make_clip(Service& s, MediaJobs& jobs, const EvidenceRecord& rec, doubl
     throw HttpError{http::status::internal_server_error, "blob_missing",
                     "the content of " + rec.id + " cannot be read: " + e.what()};
   }
-  const auto out = media_temp_path(s, ".clip");
-  struct Remove {
-    const std::filesystem::path& p;
-    ~Remove() {
-      std::error_code ec;
-      std::filesystem::remove(p, ec);
-    }
-  } remove{out};
+  ScratchFile clip = media_temp(s, ".clip");
   const int timeout = static_cast<int>(std::min<std::uint64_t>(60 + rec.size / (10u << 20), 24 * 3600));
   std::string failure;
   // A stream copy is no larger than its source but for the container's own overhead.
   const std::uint64_t max_clip = 2 * rec.size + (16u << 20);
-  const auto v = run_worker_on(jobs.options(), {"clip", seconds_text(start), seconds_text(end)}, src->path(), out,
+  const auto v = run_worker_on(jobs.options(), {"clip", seconds_text(start), seconds_text(end)}, src->path(), clip.path(),
                                timeout, max_clip, 0, &failure);
   if (!v || !v->is_object()) {
     throw HttpError{http::status::internal_server_error, "clip_failed",
@@ -204,21 +197,9 @@ MadeClip make_clip(Service& s, MediaJobs& jobs, const EvidenceRecord& rec, doubl
     throw HttpError{http::status::internal_server_error, "clip_failed", "the media worker's answer is malformed"};
   }
   // Hash the clip, then hand the file to the store (local: a rename).
-  Sha256 h;
-  std::uint64_t size = 0;
-  {
-    auto reader = std::make_unique<std::ifstream>(out, std::ios::binary);
-    if (!*reader) throw Error(Errc::io_error, "cannot read the clip " + out.string());
-    std::vector<char> buf(1 << 20);
-    while (reader->read(buf.data(), static_cast<std::streamsize>(buf.size())) || reader->gcount() > 0) {
-      const auto n = static_cast<std::size_t>(reader->gcount());
-      h.update(std::string_view(buf.data(), n));
-      size += n;
-    }
-  }
+  const auto [id, size] = clip.digest();
   if (size == 0) throw HttpError{http::status::unprocessable_entity, "not_clippable", "the clip is empty"};
-  const ContentId id = h.finish();
-  m.blob = s.blobs().adopt_file(out, id);
+  m.blob = clip.adopt_into(s.blobs(), id);
   m.blob.size = size;
   return m;
 }

@@ -26,18 +26,10 @@ namespace {
 // The first bytes of the file through media::looks_like_media; true when the file
 // cannot be read here (the worker then reports why).
 bool sniff_media(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return true;
   std::uint8_t head[media::kSniffBytes];
-  std::size_t got = 0;
-  while (got < sizeof head) {
-    const ssize_t n = ::read(fd, head + got, sizeof head - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return media::looks_like_media(std::span<const std::uint8_t>(head, got));
+  const auto got = read_file_head(file, head);
+  if (!got) return true;
+  return media::looks_like_media(std::span<const std::uint8_t>(head, *got));
 }
 
 CustodyEvent system_event(const std::string& action, const std::string& evidence_id, json::object detail) {
@@ -83,30 +75,6 @@ bool media_has_video(const std::optional<std::string>& media_json) {
   return false;
 }
 
-Bytes read_small_file(const std::filesystem::path& p, std::size_t cap) {
-  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(Errc::io_error, "open " + p.string() + ": " + std::strerror(errno));
-  Bytes out;
-  std::uint8_t buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      throw Error(Errc::io_error, "read " + p.string() + ": " + std::strerror(err));
-    }
-    if (n == 0) break;
-    if (out.size() + static_cast<std::size_t>(n) > cap) {
-      ::close(fd);
-      throw Error(Errc::invalid_argument, p.string() + " is larger than " + std::to_string(cap) + " bytes");
-    }
-    out.insert(out.end(), buf, buf + n);
-  }
-  ::close(fd);
-  return out;
-}
-
 constexpr std::size_t kMaxThumbnailBytes = 16u << 20;
 
 // Seconds for a pass that reads the whole file: a minute plus 10 MiB/s.
@@ -141,58 +109,34 @@ std::optional<json::value> run_worker_on(const MediaJobOptions& o, const std::ve
 
 // --- LocalContent ------------------------------------------------------------------
 
-LocalContent::~LocalContent() {
-  if (temp_) {
-    std::error_code ec;
-    std::filesystem::remove(path_, ec);
-  }
-}
-
-std::filesystem::path media_temp_path(const Service& s, const std::string& suffix) {
-  return s.layout().incoming_dir() / ("media-" + to_hex(random_bytes(12)) + suffix);
-}
+ScratchFile media_temp(const Service& s, const std::string& suffix) { return Scratch(s.layout()).reserve(suffix); }
 
 LocalContent LocalContent::of(Service& s, const EvidenceRecord& rec) {
   LocalContent out;
-  if (s.blobs().describe().rfind("local:", 0) == 0) {
-    out.path_ = s.layout().blob_path(rec.sha256);
-    std::error_code ec;
-    if (!std::filesystem::exists(out.path_, ec)) {
+  if (LocalBlobFiles* files = s.blobs().local_files()) {
+    try {
+      out.path_ = files->file_of(rec.sha256);
+    } catch (const Error& e) {
+      if (e.code() != Errc::not_found) throw;
       throw Error(Errc::not_found, "the content of " + rec.id + " is missing from the blob store");
     }
     return out;
   }
   // Another backend (S3): copy the version the record names, checking its hash.
   auto reader = s.blobs().open(rec.sha256, rec.blob_version);
-  out.path_ = media_temp_path(s, ".src");
-  const int fd = ::open(out.path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error(Errc::io_error, "create " + out.path_.string() + ": " + std::strerror(errno));
-  out.temp_ = true;
+  out.copy_ = Scratch(s.layout()).create(".src");
+  out.path_ = out.copy_.path();
   Sha256 h;
   std::vector<std::uint8_t> buf(1 << 20);
   std::uint64_t off = 0;
-  try {
-    for (;;) {
-      const std::size_t n = reader->read_at(off, buf);
-      if (n == 0) break;
-      h.update(std::span(buf.data(), n));
-      std::size_t done = 0;
-      while (done < n) {
-        const ssize_t w = ::write(fd, buf.data() + done, n - done);
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          throw Error(errno == ENOSPC ? Errc::no_space : Errc::io_error,
-                      "write " + out.path_.string() + ": " + std::strerror(errno));
-        }
-        done += static_cast<std::size_t>(w);
-      }
-      off += n;
-    }
-  } catch (...) {
-    ::close(fd);
-    throw;
+  for (;;) {
+    const std::size_t n = reader->read_at(off, buf);
+    if (n == 0) break;
+    h.update(std::span(buf.data(), n));
+    out.copy_.write(std::span(buf.data(), n));
+    off += n;
   }
-  ::close(fd);
+  out.copy_.close();
   const ContentId got = h.finish();
   if (got != rec.sha256) {
     throw Error(Errc::digest_mismatch,
@@ -206,14 +150,7 @@ LocalContent LocalContent::of(Service& s, const EvidenceRecord& rec) {
 MediaJobs::MediaJobs(Service& s, MediaJobOptions options)
     : s_(s), options_(std::move(options)), clip_workers_(std::max(1u, options_.max_clips)) {
   // Temp files of a previous run (a crash mid-job) are ours to remove: no job runs yet.
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(s_.layout().incoming_dir(), ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    if (it->path().filename().string().rfind("media-", 0) == 0) {
-      std::error_code rm;
-      std::filesystem::remove(it->path(), rm);
-    }
-  }
+  Scratch(s_.layout()).sweep();
   const unsigned n = std::max(1u, options_.threads);
   for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this, i] { run(i); });
 }
@@ -396,16 +333,9 @@ void MediaJobs::probe_step(const EvidenceRecord& rec, const std::filesystem::pat
 }
 
 void MediaJobs::thumbnail_step(const EvidenceRecord& rec, const std::filesystem::path& file) {
-  const auto out = media_temp_path(s_, ".jpg");
-  struct Remove {
-    const std::filesystem::path& p;
-    ~Remove() {
-      std::error_code ec;
-      std::filesystem::remove(p, ec);
-    }
-  } remove{out};
+  const ScratchFile out = media_temp(s_, ".jpg");
   std::string failure;
-  const auto v = run_worker_on(options_, {"thumbnail", "320"}, file, out, options_.thumbnail_timeout_s,
+  const auto v = run_worker_on(options_, {"thumbnail", "320"}, file, out.path(), options_.thumbnail_timeout_s,
                                kMaxThumbnailBytes, options_.nice, &failure);
   json::object answer = worker_answer(v, failure);
   if (has_error(answer)) {
@@ -415,7 +345,7 @@ void MediaJobs::thumbnail_step(const EvidenceRecord& rec, const std::filesystem:
     log_line("warn", "thumbnail_failed", {{"id", rec.id}, {"error", why}});
     return;
   }
-  const Bytes jpeg = read_small_file(out, kMaxThumbnailBytes);
+  const Bytes jpeg = out.read_all(kMaxThumbnailBytes);
   auto writer = s_.blobs().begin_write();
   writer->write(jpeg);
   const BlobInfo blob = writer->commit();  // durable before the index points at it

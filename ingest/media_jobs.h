@@ -35,6 +35,7 @@
 
 #include "ingest/http.h"
 #include "store/records.h"
+#include "store/scratch.h"
 
 namespace evidence::ingest {
 
@@ -71,8 +72,7 @@ class LocalContent {
   LocalContent() = default;
   LocalContent(const LocalContent&) = delete;
   LocalContent& operator=(const LocalContent&) = delete;
-  LocalContent(LocalContent&& o) noexcept : path_(std::move(o.path_)), temp_(o.temp_) { o.temp_ = false; }
-  ~LocalContent();
+  LocalContent(LocalContent&& o) noexcept = default;
   const std::filesystem::path& path() const { return path_; }
 
   // Throws Error(not_found) when the blob is absent, Error(digest_mismatch) when a
@@ -80,12 +80,13 @@ class LocalContent {
   static LocalContent of(Service& s, const EvidenceRecord& rec);
 
  private:
-  std::filesystem::path path_;
-  bool temp_ = false;
+  std::filesystem::path path_;  // opaque, from the store: the blob's file or copy_'s
+  ScratchFile copy_;            // the temporary copy, when there is one
 };
 
-// A fresh unique path under incoming/ ("media-<random><suffix>"); nothing is created.
-std::filesystem::path media_temp_path(const Service& s, const std::string& suffix);
+// A fresh unique scratch name under incoming/ (Scratch::reserve); nothing is created.
+// The file, once a worker made it, is removed when the ScratchFile dies.
+ScratchFile media_temp(const Service& s, const std::string& suffix);
 
 // Runs `worker_exe media-worker ARGS...` (media::run_media_worker) on `input`, opened
 // here as the worker's descriptor 3, and when `output` is not empty on a new file

@@ -11,14 +11,14 @@
 #include <cstdlib>
 #include <ctime>
 
-#include "ingest/blob_backend.h"
 #include "ingest/body_pump.h"
 #include "ingest/headers.h"
 #include "ingest/logging.h"
 #include "ingest/service.h"
-#include "ingest/upload_file.h"
+#include "store/blob_store.h"
 #include "store/error.h"
 #include "store/ids.h"
+#include "store/partial_uploads.h"
 #include "store/timefmt.h"
 
 namespace evidence::ingest {
@@ -101,32 +101,12 @@ struct UploadLock {
   ~UploadLock() { reg.unlock(id); }
 };
 
-ContentId hash_file(const std::filesystem::path& p) {
-  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw system_error(errno, "open " + p.string());
-  Sha256 h;
-  std::vector<std::uint8_t> buf(1 << 20);
-  for (;;) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      throw system_error(err, "read " + p.string());
-    }
-    if (n == 0) break;
-    h.update(std::span(buf.data(), static_cast<std::size_t>(n)));
-  }
-  ::close(fd);
-  return h.finish();
-}
-
 // Turns a fully received upload into evidence. Idempotent across crashes: the
 // content hash is recorded in the session before the file is adopted, so a retry
 // after a crash between adopt and commit finds the blob already in place.
 Task<std::string> complete_upload(Service& s, UploadSession& sess, const AuthUser& who) {
   if (auto done = completed_evidence(sess)) co_return *done;
-  const auto path = s.layout().upload_path(sess.id);
+  const PartialUploads files(s.layout());
   const IngestMeta meta = meta_of(sess.metadata);
   std::optional<ContentId> id;
   if (auto* h = sess.metadata.if_contains("content_sha256"); h && h->is_string()) {
@@ -134,9 +114,8 @@ Task<std::string> complete_upload(Service& s, UploadSession& sess, const AuthUse
   }
   auto running = s.uploads().take_hash(sess.id);
   if (meta.sha256) s.uploads().forget(sess.id);  // a mismatch below ends the upload
-  BlobInfo blob = co_await blocking(s.workers(), [&s, &sess, &path, &id, &running, &meta]() -> BlobInfo {
-    std::error_code ec;
-    const bool have_file = std::filesystem::exists(path, ec);
+  BlobInfo blob = co_await blocking(s.workers(), [&s, &sess, &files, &id, &running, &meta]() -> BlobInfo {
+    const bool have_file = files.exists(sess.id);
     if (!have_file) {
       // Adopted before a crash: name the version the store kept (S3), as a record must.
       if (id && s.blobs().exists(*id)) {
@@ -145,19 +124,19 @@ Task<std::string> complete_upload(Service& s, UploadSession& sess, const AuthUse
       throw Error(Errc::corrupt, "upload " + sess.id + " lost its bytes");
     }
     if (!id) {
-      id = (running && running->hashed == sess.length) ? running->hash.finish() : hash_file(path);
+      id = (running && running->hashed == sess.length) ? running->hash.finish() : files.rehash(sess.id);
     }
     if (meta.sha256 && *meta.sha256 != *id) {
       // These bytes can never become the declared evidence: drop the upload whole, so
       // nothing of it stays stored, and tell the client why.
-      std::filesystem::remove(path, ec);
+      files.remove(sess.id);
       s.index().delete_upload(sess.id);
       throw Error(Errc::digest_mismatch,
                   "Upload-Metadata sha256 " + meta.sha256->hex() + " but the upload hashes to " + id->hex());
     }
     sess.metadata["content_sha256"] = id->hex();
     s.index().put_upload(sess);
-    return s.blobs().adopt_file(path, *id);
+    return files.adopt_into(s.blobs(), sess.id, *id);
   });
   blob.size = sess.length;
   const AuthUser owner{sess.owner, parse_role(sess.owner_role).value_or(who.role)};
@@ -226,7 +205,7 @@ Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool c
   std::uint64_t received = 0;
   {
     auto file = co_await blocking(s.workers(), [&s, &sess] {
-      return std::make_unique<UploadFile>(s.layout().upload_path(sess.id), sess.offset);
+      return PartialUploads(s.layout()).open_append(sess.id, sess.offset);
     });
     s.metrics().upload_started();
     struct Active {
@@ -327,7 +306,7 @@ Task<Response> create(Service& s, Request& req) {
   sess.owner = req.who().name;
   sess.owner_role = role_name(req.who().role);
   co_await blocking(s.workers(), [&s, &sess] {
-    UploadFile::create(s.layout().upload_path(sess.id));
+    PartialUploads(s.layout()).create(sess.id);
     s.index().put_upload(sess);
   });
   log_line("info", "upload_created", {{"id", sess.id}, {"length", std::to_string(sess.length)}, {"by", sess.owner}});
@@ -385,8 +364,7 @@ Task<Response> terminate(Service& s, Request& req) {
   }
   UploadLock lock{s.uploads(), sess.id};
   co_await blocking(s.workers(), [&s, &sess] {
-    std::error_code ec;
-    std::filesystem::remove(s.layout().upload_path(sess.id), ec);
+    PartialUploads(s.layout()).remove(sess.id);
     s.index().delete_upload(sess.id);
   });
   s.uploads().forget(sess.id);
@@ -421,8 +399,7 @@ void sweep_expired_uploads(Service& s) {
     if (!exp || *exp > now) continue;
     if (!s.uploads().try_lock(sess.id)) continue;
     UploadLock lock{s.uploads(), sess.id};
-    std::error_code ec;
-    std::filesystem::remove(s.layout().upload_path(sess.id), ec);
+    PartialUploads(s.layout()).remove(sess.id);
     s.index().delete_upload(sess.id);
     s.uploads().forget(sess.id);
     log_line("info", "upload_expired", {{"id", sess.id}, {"offset", std::to_string(sess.offset)}});

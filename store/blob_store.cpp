@@ -316,4 +316,21 @@ std::vector<std::string> LocalBlobStore::stray_names() {
 
 std::string LocalBlobStore::describe() const { return "local:" + layout_.blobs_dir().string(); }
 
+std::filesystem::path LocalBlobStore::file_of(const ContentId& id) {
+  auto p = layout_.blob_path(id);
+  std::error_code ec;
+  if (!fs::exists(p, ec)) throw Error(Errc::not_found, "blob " + id.hex() + " is missing from " + describe());
+  return p;
+}
+
+std::string stored_version(BlobStore& blobs, const ContentId& id, std::uint64_t size) {
+  VersionedBlobs* v = blobs.versioned();
+  if (!v) return {};
+  const auto all = v->versions(id);  // newest first
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (!it->delete_marker && it->size == size) return it->version;
+  }
+  return {};
+}
+
 }  // namespace evidence

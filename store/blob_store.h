@@ -1,5 +1,6 @@
 // Blob storage: content-addressed, write-once. One interface; the local folder is the
-// default backend (an S3 Object Lock backend can implement the same interface).
+// default backend; the S3 Object Lock backend (store/s3/) implements the same interface
+// and the optional capabilities below.
 //
 // Contract for writers: bytes go to a temporary place first; commit() makes them
 // durable (fsync the file, rename into place, fsync the folder) and only then
@@ -58,6 +59,40 @@ struct BlobVersion {
   std::string last_modified;  // as the backend reports it (RFC 3339 / ISO 8601)
 };
 
+// Capability of a backend that keeps several versions under one key (S3 with Object
+// Lock: anyone with the keys can PUT a new version; nobody can remove a locked one).
+class VersionedBlobs {
+ public:
+  // Every version stored under the content's key, newest first. The auditor reports
+  // any version other than the one a record names as a tampering attempt.
+  virtual std::vector<BlobVersion> versions(const ContentId& id) = 0;
+
+ protected:
+  ~VersionedBlobs() = default;
+};
+
+// Capability of a backend that enforces legal holds on stored versions (S3: PUT
+// ?legal-hold). Callers record the hold in the index whether or not the backend has it.
+class LegalHolds {
+ public:
+  // Sets or clears the hold on one stored version. Throws Error(not_found) when absent.
+  virtual void set_legal_hold(const ContentId& id, const std::string& version, bool on) = 0;
+
+ protected:
+  ~LegalHolds() = default;
+};
+
+// Capability of a backend whose blobs are plain local files (the local folder): a
+// child process (the media worker) can be handed the file instead of a copy.
+class LocalBlobFiles {
+ public:
+  // The blob's file, as an opaque path to open read-only. Error(not_found) when absent.
+  virtual std::filesystem::path file_of(const ContentId& id) = 0;
+
+ protected:
+  ~LocalBlobFiles() = default;
+};
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
@@ -76,26 +111,21 @@ class BlobStore {
   virtual std::vector<std::string> stray_names() = 0;
   virtual std::string describe() const = 0;  // for logs: "local:/path" or "s3://bucket"
 
-  // Every version stored under the content's key, newest first. A backend without
-  // versions (the local folder: one immutable file per content) returns an empty list,
-  // meaning "nothing to compare". The auditor reports any version other than the one a
-  // record names as a tampering attempt.
-  virtual std::vector<BlobVersion> versions(const ContentId& id) {
-    (void)id;
-    return {};
-  }
-  // Sets or clears a legal hold on one stored version (S3: PUT ?legal-hold). A backend
-  // that cannot enforce holds does nothing; the caller records the hold in the index
-  // either way. Throws Error(not_found) when the version is absent.
-  virtual void set_legal_hold(const ContentId& id, const std::string& version, bool on) {
-    (void)id;
-    (void)version;
-    (void)on;
-  }
+  // Optional capabilities, asked for explicitly: nullptr when this backend has none.
+  // The local folder (one immutable file per content) has only local_files().
+  virtual VersionedBlobs* versioned() { return nullptr; }
+  virtual LegalHolds* legal_holds() { return nullptr; }
+  virtual LocalBlobFiles* local_files() { return nullptr; }
 };
 
+// The version a record should name for content already stored under `id` with `size`
+// bytes when the writer's answer was lost (a tus completion retried after a crash):
+// the oldest non-deleted version of that size, as the S3 backend's own deduplication
+// picks. Empty for backends without versions.
+std::string stored_version(BlobStore& blobs, const ContentId& id, std::uint64_t size);
+
 // The local content-addressed folder DIR/blobs/sha256/ab/abcd...
-class LocalBlobStore final : public BlobStore {
+class LocalBlobStore final : public BlobStore, public LocalBlobFiles {
  public:
   explicit LocalBlobStore(Layout layout, std::size_t buffer_size = 1 << 20);
   std::unique_ptr<BlobWriter> begin_write() override;
@@ -105,6 +135,8 @@ class LocalBlobStore final : public BlobStore {
   void for_each(const std::function<void(const ContentId&, std::uint64_t)>& fn) override;
   std::vector<std::string> stray_names() override;
   std::string describe() const override;
+  LocalBlobFiles* local_files() override { return this; }
+  std::filesystem::path file_of(const ContentId& id) override;
 
   const Layout& layout() const { return layout_; }
 

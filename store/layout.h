@@ -36,7 +36,7 @@ class Layout {
   std::filesystem::path keys_dir() const { return root_ / "keys"; }
   std::filesystem::path admin_token_path() const { return root_ / "admin.token"; }
   std::filesystem::path serve_lock() const { return root_ / "serve.lock"; }  // store/instance_lock.h
-  std::filesystem::path blob_config() const { return root_ / "blobs.json"; }  // ingest/blob_backend.h
+  std::filesystem::path blob_config() const { return root_ / "blobs.json"; }  // store/s3/open_blob_store.h
 
   // Key and certificate files, all under keys/.
   std::filesystem::path log_private_key() const { return keys_dir() / "log-ed25519.key"; }

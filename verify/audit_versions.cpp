@@ -9,7 +9,7 @@ void check_versions(BlobStore& blobs, const std::map<ContentId, std::set<std::st
     if (versions.empty() || versions.count("")) continue;
     std::vector<BlobVersion> all;
     try {
-      all = blobs.versions(id);
+      if (VersionedBlobs* vb = blobs.versioned()) all = vb->versions(id);
     } catch (const std::exception& e) {
       Problem h;
       h.kind = "versions_unlisted";

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "ingest/blob_backend.h"
-#include "ingest/s3_blob_store.h"
+#include "store/s3/open_blob_store.h"
+#include "store/s3/s3_blob_store.h"
 #include "store/layout.h"
 #include "store/lmdb/lmdb_index.h"
 #include "tests/ingest/daemon_fixture.h"
@@ -42,21 +42,21 @@ std::vector<std::string> s3_args(const std::string& bucket) {
 std::string fresh_bucket() { return "evidence-daemon-" + to_hex(random_bytes(6)); }
 
 // A second handle on the bucket, as someone holding the store's keys.
-std::unique_ptr<ingest::S3BlobStore> store_for(const std::string& bucket, const std::filesystem::path& spool) {
-  ingest::S3Options o;
+std::unique_ptr<s3::S3BlobStore> store_for(const std::string& bucket, const std::filesystem::path& spool) {
+  s3::S3Options o;
   o.endpoint = std::getenv("EVIDENCE_S3_ENDPOINT");
   o.region = region();
-  ingest::load_s3_credentials(o);
+  s3::load_s3_credentials(o);
   o.bucket = bucket;
   o.create_bucket = false;
   o.spool_dir = spool;
   o.max_attempts = 2;
-  return std::make_unique<ingest::S3BlobStore>(o);
+  return std::make_unique<s3::S3BlobStore>(o);
 }
 
-ingest::s3::Response raw(ingest::S3BlobStore& store, const std::string& method, const std::string& key,
-                 ingest::s3::Params query = {}, const std::string& body = {}) {
-  ingest::s3::Request r;
+s3::Response raw(s3::S3BlobStore& store, const std::string& method, const std::string& key,
+                 s3::Params query = {}, const std::string& body = {}) {
+  s3::Request r;
   r.method = method;
   r.path = "/" + store.options().bucket + "/" + key;
   r.query = std::move(query);
@@ -122,7 +122,7 @@ TEST_CASE("s3 daemon: uploads land in the bucket by version, read back by range,
 
   // The backend is recorded (no secrets) and nothing is kept in the local blob folder.
   const Layout layout(data_dir);
-  auto cfg = ingest::read_blob_config(layout);
+  auto cfg = read_blob_config(layout);
   REQUIRE(cfg);
   CHECK(cfg->backend == "s3");
   CHECK(cfg->bucket == bucket);
@@ -177,7 +177,7 @@ TEST_CASE("s3 daemon: uploads land in the bucket by version, read back by range,
   } else {
     // No export route in this daemon: the same bundle writer over the same backend.
     const LmdbIndex index(layout, OpenMode::read_only);
-    auto blobs = ingest::open_data_blob_store(layout);
+    auto blobs = open_data_blob_store(layout);
     std::ofstream out(bundle, std::ios::binary);
     write_bundle(index, *blobs, layout, "S3-1", [&out](std::span<const std::uint8_t> b) {
       out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
@@ -216,7 +216,7 @@ TEST_CASE("s3 daemon: a forged version under an evidence key is never served and
   const std::string id(obj(r)["evidence_id"].as_string());
   const std::string version(obj(http("GET", d.api("/evidence/" + id), d.admin_token()))["blob_version"].as_string());
   const auto cid = *ContentId::from_hex(sha256_hex(original));
-  const std::string key = ingest::s3_key(cid);
+  const std::string key = s3::s3_key(cid);
   auto store = store_for(bucket, dir.path());
 
   // The store refuses to delete the recorded version (Object Lock, compliance mode).

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "ingest/blob_backend.h"
+#include "store/s3/open_blob_store.h"
 #include "tools/evidenced/commands.h"
 #include "verify/audit.h"
 
@@ -36,10 +36,10 @@ std::function<int()> add_verify(CLI::App& app) {
     std::unique_ptr<BlobStore> blobs;
     try {
       const Layout layout(a->data);
-      if (auto cfg = ingest::read_blob_config(layout); cfg && cfg->backend != "local") {
+      if (auto cfg = read_blob_config(layout); cfg && cfg->backend != "local") {
         std::optional<std::filesystem::path> file;
         if (!creds->empty()) file = *creds;
-        blobs = ingest::open_data_blob_store(layout, file);
+        blobs = open_data_blob_store(layout, file);
       }
     } catch (const std::exception& ex) {
       std::cerr << "evidenced verify: cannot open the blob store: " << ex.what() << "\n";

@@ -15,14 +15,14 @@
 #include <string>
 #include <vector>
 
-#include "ingest/s3_blob_store.h"
-#include "ingest/s3_client.h"
+#include "store/s3/s3_blob_store.h"
+#include "store/s3/s3_client.h"
 #include "store/codec.h"
 #include "store/error.h"
 #include "tests/tempdir.h"
 
 using namespace evidence;
-using namespace evidence::ingest;
+using namespace evidence::s3;
 
 namespace {
 

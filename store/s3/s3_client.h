@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-namespace evidence::ingest::s3 {
+namespace evidence::s3 {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
@@ -125,4 +125,4 @@ class Client {
   std::unique_ptr<Pool> pool_;
 };
 
-}  // namespace evidence::ingest::s3
+}  // namespace evidence::s3

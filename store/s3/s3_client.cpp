@@ -1,4 +1,4 @@
-#include "ingest/s3_client.h"
+#include "store/s3/s3_client.h"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -25,7 +25,7 @@
 #include "store/codec.h"
 #include "store/error.h"
 
-namespace evidence::ingest::s3 {
+namespace evidence::s3 {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -417,4 +417,4 @@ Response Client::send(const Request& req) {
                                      " attempts: " + last_error);
 }
 
-}  // namespace evidence::ingest::s3
+}  // namespace evidence::s3

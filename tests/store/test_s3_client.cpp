@@ -12,12 +12,12 @@
 #include <thread>
 #include <vector>
 
-#include "ingest/s3_client.h"
+#include "store/s3/s3_client.h"
 #include "store/codec.h"
 #include "store/error.h"
 
 using namespace evidence;
-using namespace evidence::ingest;
+using namespace evidence::s3;
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 

@@ -1,6 +1,7 @@
 // Evidence blobs in an S3 bucket with Object Lock (write-once retention); Ceph's RADOS
 // Gateway is the engine we test against. The interface is store/blob_store.h; this
-// backend lives in ingest/ because store/ has no network (DESIGN.md).
+// backend is its own library (store/s3/, evidence_store_s3) so that the core store
+// keeps no network code and only programs that open a bucket link it.
 //
 // Objects are keyed "sha256/<hex>" and each is written with an Object Lock retention
 // (mode and retain-until = commit time + retention_days). A key can hold several
@@ -39,10 +40,10 @@
 #include <string>
 #include <vector>
 
-#include "ingest/s3_client.h"
+#include "store/s3/s3_client.h"
 #include "store/blob_store.h"
 
-namespace evidence::ingest {
+namespace evidence::s3 {
 
 struct S3Options {
   std::string endpoint;            // "http://127.0.0.1:7480" or "https://..."
@@ -91,7 +92,7 @@ std::string expected_etag(const std::vector<std::array<std::uint8_t, 16>>& part_
 // "sha256/<hex>"
 std::string s3_key(const ContentId& id);
 
-class S3BlobStore final : public BlobStore {
+class S3BlobStore final : public BlobStore, public VersionedBlobs, public LegalHolds {
  public:
   // Checks (and creates) the bucket as open_s3_blob_store says.
   explicit S3BlobStore(S3Options options);
@@ -110,6 +111,8 @@ class S3BlobStore final : public BlobStore {
   // ("upload:" + key), which hold bytes but are never evidence.
   std::vector<std::string> stray_names() override;
   std::string describe() const override;
+  VersionedBlobs* versioned() override { return this; }
+  LegalHolds* legal_holds() override { return this; }
   std::vector<BlobVersion> versions(const ContentId& id) override;
   void set_legal_hold(const ContentId& id, const std::string& version, bool on) override;
 
@@ -147,4 +150,4 @@ class S3BlobStore final : public BlobStore {
   bool locked_ = false;
 };
 
-}  // namespace evidence::ingest
+}  // namespace evidence::s3
