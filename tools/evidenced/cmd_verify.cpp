@@ -13,6 +13,7 @@
 #include "ingest/blob_backend.h"
 #include "tools/evidenced/commands.h"
 #include "verify/audit.h"
+#include "store/error.h"
 
 namespace evidence::cli {
 
