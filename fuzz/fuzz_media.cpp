@@ -1,4 +1,4 @@
-// Media probing (verify/media.h) of arbitrary bytes: ok=false with a reason for what
+// Media probing (verify/media/probe.h) of arbitrary bytes: ok=false with a reason for what
 // is not media, never a crash, never an exception for a readable file.
 #include <cstddef>
 #include <cstdint>
@@ -7,7 +7,8 @@
 #include <fstream>
 #include <unistd.h>
 
-#include "verify/media.h"
+#include "verify/media/limits.h"
+#include "verify/media/probe.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const auto path = std::filesystem::temp_directory_path() / ("fuzz_media_" + std::to_string(::getpid()));

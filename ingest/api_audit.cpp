@@ -282,9 +282,10 @@ void BackgroundVerifier::run_once() {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::string kinds;
     for (const auto& p : rep.problems) {
-      if (kinds.find(p.kind) != std::string::npos) continue;
+      const std::string_view kind = problem_kind_name(p.kind);
+      if (kinds.find(kind) != std::string::npos) continue;
       if (!kinds.empty()) kinds += ",";
-      kinds += p.kind;
+      kinds += kind;
     }
     log_line(rep.ok ? "info" : "error", "verify_done",
              {{"ok", rep.ok ? "true" : "false"},

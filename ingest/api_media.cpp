@@ -19,7 +19,6 @@
 #include "store/ids.h"
 #include "store/timefmt.h"
 #include "verify/audit.h"
-#include "verify/media.h"
 
 namespace evidence::ingest {
 namespace {

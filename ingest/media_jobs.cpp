@@ -18,7 +18,8 @@
 #include "store/error.h"
 #include "store/timefmt.h"
 #include "verify/audit.h"
-#include "verify/media.h"
+#include "verify/media/sniff.h"
+#include "verify/media/worker.h"
 
 namespace evidence::ingest {
 namespace {
@@ -233,7 +234,7 @@ bool MediaJobs::worker_usable() {
                {{"exe", options_.worker_exe}, {"error", failure.empty() ? "not a media worker" : failure}});
       return;
     }
-    // Which of the sandbox's protections hold on this machine (verify/media_sandbox.h).
+    // Which of the sandbox's protections hold on this machine (verify/media/sandbox.h).
     const json::object& sb = sandbox->as_object();
     auto field = [&sb](const char* key) {
       const auto* val = sb.if_contains(key);

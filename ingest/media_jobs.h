@@ -3,8 +3,8 @@
 // a segment table (derived "segments", read by the audit to name damaged seconds).
 //
 // Every file is untrusted: the work runs in a child process (`evidenced media-worker`,
-// verify/media.h's run_media_worker) with a timeout, resource limits and a sandbox
-// (verify/media_sandbox.h: it gets the file as a descriptor and can open nothing), on a few
+// verify/media/worker.h's run_media_worker) with a timeout, resource limits and a sandbox
+// (verify/media/sandbox.h: it gets the file as a descriptor and can open nothing), on a few
 // threads of our own, never on the I/O threads or the request worker pool. A job never
 // delays the client's answer: the commit path only puts the id on a bounded queue.
 //

@@ -37,7 +37,7 @@
 // Media: where the media code stored a derived value of kind kSegmentsKind for an item
 // (a JSON array of {"offset","length","start","end","sha256"}: byte ranges of the file,
 // their time range in seconds (null or negative: no time) and the hex SHA-256 of
-// those bytes, as verify/media.h's to_json writes it; or the media worker's
+// those bytes, as verify/media/segments.h's to_json writes it; or the media worker's
 // {"segments": [...], "root"} object), a content_mismatch
 // re-hashes those ranges and names the damaged time range as `segment`: from the
 // earliest start to the latest end of the segments whose bytes no longer match.
@@ -65,6 +65,7 @@
 #include "store/blob_store.h"
 #include "store/index.h"
 #include "store/layout.h"
+#include "verify/problem.h"
 #include "verify/signed_note.h"
 
 namespace evidence {
@@ -82,24 +83,12 @@ struct AuditScope {
   static AuditScope of_evidence(std::string id) { return {Kind::evidence, std::move(id)}; }
 };
 
-// One finding. Problem kinds: content_mismatch, blob_missing, record_altered,
-// record_missing, timestamp_invalid, log_inconsistent, signature_invalid,
-// case_membership (the index's members of a case differ from the log's replay),
-// extra_version (an object version under an evidence key that no record names:
-// verify/audit_versions.h).
-// Hint kinds: blob_orphan, transient_read_error.
-struct Problem {
-  std::string evidence;  // evidence id; empty for findings about the log or a blob
-  std::string kind;
-  std::string detail;    // human-readable, names the ids and both values of a mismatch
-  std::optional<std::pair<double, double>> segment;  // damaged media range, seconds
-  std::optional<std::uint64_t> log_index;            // the custody entry concerned
-  std::optional<std::string> sha256;                 // the blob concerned (hex)
-
-  // {"evidence": ID or null, "kind", "detail", "segment"?: {"start","end"},
-  //  "log_index"?, "sha256"?}
-  boost::json::object to_json() const;
-};
+// Findings (verify/problem.h). Problem kinds: content_mismatch, blob_missing,
+// record_altered, record_missing, timestamp_invalid, log_inconsistent,
+// signature_invalid, case_membership (the index's members of a case differ from the
+// log's replay), extra_version (an object version under an evidence key that no
+// record names: verify/audit_versions.h).
+// Hint kinds: blob_orphan, transient_read_error, versions_unlisted.
 
 struct AuditReport {
   bool ok = true;
@@ -147,18 +136,16 @@ struct AuditOptions {
 AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs,
                       const AuditScope& scope, const AuditOptions& options = {});
 
-// `evidenced verify`: opens DIR's index read_only (safe while a daemon runs) and its
-// local blob store, loads the log verifier and TSA CA from DIR/keys, runs the audit,
-// prints a human summary (or, with json, the report) on stdout, and a progress bar on
-// stderr when progress_on_tty and stderr is a terminal. Errors go to stderr.
-// `extra_tsa_ca`: a PEM file of further TSA CA certificates to trust besides
-// DIR/keys/tsa-ca.pem (for an instance that uses, or used, an outside TSA).
-// `blob_store`: the instance's backend when it is not the local folder (evidenced
-// opens the S3 backend DIR/blobs.json names: ingest/blob_backend.h).
-// Returns 0 intact, 1 problems found, 2 could not run.
-int run_verify_cli(const std::filesystem::path& data_dir, const AuditScope& scope, bool json,
-                   bool progress_on_tty,
-                   const std::optional<std::filesystem::path>& extra_tsa_ca = std::nullopt,
-                   BlobStore* blob_store = nullptr);
+// `evidenced verify`'s audit of a data directory: opens DIR's index read_only (safe
+// while a daemon runs) and, unless `blob_store` is given (the instance's backend when
+// it is not the local folder: ingest/blob_backend.h), its local blob store, then runs
+// run_audit with the log verifier from DIR/keys and as TSA CAs DIR/keys/tsa-ca.pem
+// plus, when given, the PEM certificates in `extra_tsa_ca` (an instance that uses, or
+// used, an outside TSA). Throws Error(not_found) when DIR holds no index; otherwise
+// as run_audit. Printing the report is the caller's (tools/evidenced/cmd_verify.cpp).
+AuditReport audit_data_dir(const std::filesystem::path& data_dir, const AuditScope& scope,
+                           AuditOptions options = {},
+                           const std::optional<std::filesystem::path>& extra_tsa_ca = std::nullopt,
+                           BlobStore* blob_store = nullptr);
 
 }  // namespace evidence

@@ -90,9 +90,9 @@ constexpr std::size_t kMaxNodeReports = 8;
 
 std::string b64(const Hash& h) { return to_base64(h); }
 
-Problem log_problem(std::string kind, std::string detail, std::optional<std::uint64_t> at = {}) {
+Problem log_problem(ProblemKind kind, std::string detail, std::optional<std::uint64_t> at = {}) {
   Problem p;
-  p.kind = std::move(kind);
+  p.kind = kind;
   p.detail = std::move(detail);
   p.log_index = at;
   return p;
@@ -130,32 +130,32 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
     pc.key_size = s.size;
     auto text = note::open(s.note, verifier);
     if (!text) {
-      add_problem(report, log_problem("signature_invalid",
+      add_problem(report, log_problem(ProblemKind::signature_invalid,
                                       "checkpoint stored at size " + std::to_string(s.size) +
                                           ": no valid signature by log key " + verifier.name));
       text = unsigned_text(s.note);
     }
     pc.cp = note::Checkpoint::parse(*text);
     if (!pc.cp) {
-      add_problem(report, log_problem("log_inconsistent", "checkpoint stored at size " +
+      add_problem(report, log_problem(ProblemKind::log_inconsistent, "checkpoint stored at size " +
                                                               std::to_string(s.size) +
                                                               " is not a C2SP tlog-checkpoint"));
     } else {
       if (pc.cp->origin != verifier.name) {
-        add_problem(report, log_problem("log_inconsistent",
+        add_problem(report, log_problem(ProblemKind::log_inconsistent,
                                         "checkpoint stored at size " + std::to_string(s.size) +
                                             " has origin '" + pc.cp->origin + "', this log is '" +
                                             verifier.name + "'"));
       }
       if (pc.cp->size != s.size) {
-        add_problem(report, log_problem("log_inconsistent",
+        add_problem(report, log_problem(ProblemKind::log_inconsistent,
                                         "checkpoint stored at size " + std::to_string(s.size) +
                                             " says size " + std::to_string(pc.cp->size)));
       }
       if (pc.cp->size > n) {
         facts.complete = false;
         add_problem(report,
-                    log_problem("log_inconsistent",
+                    log_problem(ProblemKind::log_inconsistent,
                                 "checkpoint of size " + std::to_string(pc.cp->size) +
                                     " but the log holds only " + std::to_string(n) +
                                     " entries: entries were removed after it was signed"));
@@ -166,7 +166,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
         try {
           tsa::verify(s.root_timestamp, root, tsa_ca_pem);
         } catch (const std::exception& e) {
-          Problem p = log_problem("timestamp_invalid", "timestamp of checkpoint root at size " +
+          Problem p = log_problem(ProblemKind::timestamp_invalid, "timestamp of checkpoint root at size " +
                                                            std::to_string(s.size) + ": " + e.what());
           add_problem(report, std::move(p));
         }
@@ -195,7 +195,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
     std::size_t k = 0;
     for (std::uint64_t i = next; i < end; ++i) {
       if (k >= page.size() || page[k].index != i) {
-        add_problem(report, log_problem("log_inconsistent",
+        add_problem(report, log_problem(ProblemKind::log_inconsistent,
                                         "custody entry " + std::to_string(i) + " of " +
                                             std::to_string(n) + " is missing",
                                         i));
@@ -210,7 +210,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
         const auto stored = stored_node(index, level, at);
         if (stored && *stored == mine) return;
         if (++bad_nodes > kMaxNodeReports) return;
-        add_problem(report, log_problem("log_inconsistent",
+        add_problem(report, log_problem(ProblemKind::log_inconsistent,
                                         "the index's stored Merkle subtree (level " + std::to_string(level) +
                                             ", index " + std::to_string(at) + ") " +
                                             (stored ? "differs from" : "is missing; expected") +
@@ -222,7 +222,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
         auto ev = CustodyEvent::decode(e.leaf);
         if (ev.action == "ingest") {
           if (!ev.evidence || !ev.record_hash) {
-            add_problem(report, log_problem("log_inconsistent",
+            add_problem(report, log_problem(ProblemKind::log_inconsistent,
                                             "ingest entry " + std::to_string(i) +
                                                 " lacks its evidence or record_hash",
                                             i));
@@ -232,7 +232,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
         }
         note_membership(i, ev, facts.membership);
       } catch (const std::exception& ex) {
-        add_problem(report, log_problem("log_inconsistent",
+        add_problem(report, log_problem(ProblemKind::log_inconsistent,
                                         "custody entry " + std::to_string(i) +
                                             " does not decode: " + ex.what(),
                                         i));
@@ -243,7 +243,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
   }
   report.log_entries = facts.entries;
   if (bad_nodes > kMaxNodeReports) {
-    add_problem(report, log_problem("log_inconsistent", std::to_string(bad_nodes - kMaxNodeReports) +
+    add_problem(report, log_problem(ProblemKind::log_inconsistent, std::to_string(bad_nodes - kMaxNodeReports) +
                                                             " more stored Merkle subtrees are wrong"));
   }
 
@@ -254,13 +254,13 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
       const Hash stored = index.log_root(n);
       if (stored != mine) {
         add_problem(report,
-                    log_problem("log_inconsistent",
+                    log_problem(ProblemKind::log_inconsistent,
                                 "the index's Merkle tree at size " + std::to_string(n) + " has root " +
                                     b64(stored) + " but the entries give " + b64(mine) +
                                     ": an entry or the stored tree was altered"));
       }
     } catch (const std::exception& ex) {
-      add_problem(report, log_problem("log_inconsistent", "the index's Merkle tree at size " +
+      add_problem(report, log_problem(ProblemKind::log_inconsistent, "the index's Merkle tree at size " +
                                                               std::to_string(n) +
                                                               " cannot be read: " + ex.what()));
     }
@@ -274,13 +274,13 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
     const auto size = pc.cp->size;
     auto it = roots.find(size);
     if (it == roots.end()) {
-      add_problem(report, log_problem("log_inconsistent",
+      add_problem(report, log_problem(ProblemKind::log_inconsistent,
                                       "checkpoint of size " + std::to_string(size) +
                                           " cannot be checked: the log has a gap before it"));
       continue;
     }
     if (it->second != pc.cp->root) {
-      add_problem(report, log_problem("log_inconsistent",
+      add_problem(report, log_problem(ProblemKind::log_inconsistent,
                                       "checkpoint of size " + std::to_string(size) + " has root " +
                                           b64(pc.cp->root) + " but the entries give " +
                                           b64(it->second)));
@@ -296,7 +296,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
         why = std::string(": ") + ex.what();
       }
       if (!consistent) {
-        add_problem(report, log_problem("log_inconsistent",
+        add_problem(report, log_problem(ProblemKind::log_inconsistent,
                                         "no valid consistency proof from checkpoint " +
                                             std::to_string(prev->cp->size) + " to " +
                                             std::to_string(size) + why));

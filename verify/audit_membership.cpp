@@ -17,7 +17,7 @@ namespace {
 Problem membership_problem(const std::string& item, const std::string& case_number, bool in_index) {
   Problem p;
   p.evidence = item;
-  p.kind = "case_membership";
+  p.kind = ProblemKind::case_membership;
   p.detail = in_index ? "the index lists " + item + " in case '" + case_number +
                             "', but no custody entry puts it there (or an unlink took it out)"
                       : "the custody log puts " + item + " in case '" + case_number +

@@ -20,6 +20,8 @@ namespace evidence::audit_detail {
 void add_problem(AuditReport& r, Problem p);
 void add_hint(AuditReport& r, Problem p);
 void check_cancel(const std::atomic<bool>* cancel);
+// A finding about item `id`.
+Problem item_problem(const std::string& id, ProblemKind kind, std::string detail);
 
 // What the log pass learned that the item passes need: the ingest entries by the
 // evidence they name, read straight from the leaves (not from the index's
@@ -91,5 +93,38 @@ std::vector<HashResult> rehash(BlobStore& blobs, const std::vector<HashTask>& ta
 std::optional<std::pair<double, double>> damaged_segment(BlobStore& blobs, const HashTask& blob,
                                                          const std::string& segments_json,
                                                          std::string& detail);
+
+// An item in scope whose record decoded (passes 1 and 5), for the passes after.
+struct AuditItem {
+  std::string id;
+  EvidenceRecord record;
+};
+
+// What one run_audit shares between its passes: its inputs, the report they add
+// findings to, and what earlier passes learned.
+struct AuditContext {
+  const Index& index;
+  BlobStore& blobs;
+  const AuditScope& scope;
+  const AuditOptions& options;
+  const std::string& tsa_ca_pem;
+  AuditReport& report;
+  LogFacts log;                  // pass 6
+  std::vector<AuditItem> items;  // passes 1 and 5
+  std::vector<HashTask> hashed;  // passes 2 and 4: the distinct blobs re-hashed
+};
+
+// Passes 1 and 5 (audit_records.cpp) over the items `ids` in scope: records decode,
+// match their ingest entries; for scope all, ingest entries without a record. Fills
+// ctx.items.
+void check_records(AuditContext& ctx, const std::vector<std::string>& ids);
+// Pass 7 (audit_tokens.cpp): each item's timestamp token over its content hash.
+void check_tokens(AuditContext& ctx);
+// Passes 2 and 4 (audit_blobs.cpp): each item's blob is present and intact, naming
+// damaged media seconds from the segment table. Fills ctx.hashed.
+void check_blobs(AuditContext& ctx);
+// Pass 3 (audit_orphans.cpp), scope all: blobs no record or poster frame names, junk
+// in the blob area.
+void check_orphans(AuditContext& ctx);
 
 }  // namespace evidence::audit_detail

@@ -12,7 +12,7 @@ void check_versions(BlobStore& blobs, const std::map<ContentId, std::set<std::st
       if (VersionedBlobs* vb = blobs.versioned()) all = vb->versions(id);
     } catch (const std::exception& e) {
       Problem h;
-      h.kind = "versions_unlisted";
+      h.kind = ProblemKind::versions_unlisted;
       h.sha256 = id.hex();
       h.detail = "cannot list the versions of " + id.hex() + ": " + e.what();
       report.hints.push_back(std::move(h));
@@ -21,7 +21,7 @@ void check_versions(BlobStore& blobs, const std::map<ContentId, std::set<std::st
     for (const auto& v : all) {
       if (!v.delete_marker && versions.count(v.version)) continue;
       Problem p;
-      p.kind = "extra_version";
+      p.kind = ProblemKind::extra_version;
       p.sha256 = id.hex();
       std::string recorded;
       for (const auto& r : versions) recorded += (recorded.empty() ? "" : ", ") + r;

@@ -1,7 +1,8 @@
 // Case export bundles: one tar (POSIX pax) that lets an outsider check a case's
 // evidence without trusting our server: with `evidencectl verify-bundle`, or by hand
 // with sha256sum and openssl following README.txt inside the bundle. All tar code
-// lives in bundle.cpp (libarchive).
+// lives in bundle_write.cpp and bundle_verify.cpp (libarchive); bundle_format.h spells
+// the names.
 //
 // Bundle layout (names are ASCII; case numbers and file names are data in
 // manifest.json, never paths):

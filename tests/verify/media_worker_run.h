@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "verify/media.h"
+#include "verify/media/worker.h"
 
 namespace evidence::test {
 

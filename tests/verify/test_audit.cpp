@@ -1,6 +1,6 @@
 // The audit against a real store: intact, then the tamper matrix. Each attack runs on
 // a fresh store and must be reported with its exact kind, ok=false, and exit code 1
-// from `evidenced verify` (run_verify_cli); hints alone leave ok=true and exit 0.
+// from `evidenced verify`; hints alone leave ok=true and exit 0.
 #include <catch2/catch.hpp>
 #include <set>
 #include <thread>
@@ -52,14 +52,14 @@ TEST_CASE("audit: the report has DESIGN.md's POST /verify shape", "[audit]") {
   AuditReport r;
   Problem p;
   p.evidence = "01J0000000000000000000000";
-  p.kind = "content_mismatch";
+  p.kind = ProblemKind::content_mismatch;
   p.detail = "d";
   p.segment = std::pair{2.0, 4.5};
   r.ok = false;
   r.checked = 7;
   r.problems.push_back(p);
   Problem h;
-  h.kind = "blob_orphan";
+  h.kind = ProblemKind::blob_orphan;
   h.detail = "x";
   r.hints.push_back(h);
   const auto j = r.to_json();
@@ -274,12 +274,7 @@ TEST_CASE("tamper: a token from another TSA is timestamp_invalid", "[audit][tamp
   CHECK(s.cli().code == 1);
 
   // Trusted once that TSA's CA is given (an instance that used an outside TSA).
-  s.index.reset();
-  std::ostringstream quiet;
-  auto* old = std::cout.rdbuf(quiet.rdbuf());
-  const int code = run_verify_cli(s.layout.root(), AuditScope::all(), true, false, other.layout.tsa_ca_cert());
-  std::cout.rdbuf(old);
-  CHECK(code == 0);
+  CHECK(s.cli(AuditScope::all(), true, other.layout.tsa_ca_cert()).code == 0);
 }
 
 TEST_CASE("tamper: a forged checkpoint is signature_invalid", "[audit][tamper]") {
@@ -351,8 +346,8 @@ TEST_CASE("audit: scope limits item passes to the case or the item", "[audit][sc
 
 TEST_CASE("audit: the CLI cannot run on a folder that is not a store: exit 2", "[audit]") {
   test::TempDir d;
-  CHECK(run_verify_cli(d.path() / "nothing-here", AuditScope::all(), true, false) == 2);
-  CHECK(run_verify_cli(d.path(), AuditScope::all(), false, false) == 2);
+  CHECK(evidenced_verify(d.path() / "nothing-here", AuditScope::all(), true).first == 2);
+  CHECK(evidenced_verify(d.path(), AuditScope::all(), false).first == 2);
 }
 
 TEST_CASE("audit: many items hashed on several threads with progress reported to the total", "[audit]") {
@@ -411,7 +406,7 @@ TEST_CASE("audit: a media item's damage is named as the time range of its damage
   const auto r = s.audit();
   INFO(describe(r));
   REQUIRE(r.problems.size() == 1);
-  CHECK(r.problems[0].kind == "content_mismatch");
+  CHECK(problem_kind_name(r.problems[0].kind) == "content_mismatch");
   REQUIRE(r.problems[0].segment);
   CHECK(r.problems[0].segment->first == 4.0);
   CHECK(r.problems[0].segment->second == 8.0);
@@ -525,7 +520,7 @@ TEST_CASE("audit: the media worker's segment object, with untimed ranges, is und
     s.flip_bit(0, 10);
     const auto r = s.audit();
     REQUIRE(r.problems.size() == 1);
-    CHECK(r.problems[0].kind == "content_mismatch");
+    CHECK(problem_kind_name(r.problems[0].kind) == "content_mismatch");
     CHECK_FALSE(r.problems[0].segment);
     CHECK(r.problems[0].detail.find("1 of 3 media segments damaged") != std::string::npos);
   }

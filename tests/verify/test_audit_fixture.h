@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,6 +29,31 @@
 #include "verify/tsa.h"
 
 namespace evidence::test::audit {
+
+// Runs `evidenced verify --data DIR` with the scope's --case/--evidence, --json and
+// --tsa-ca as asked (stderr passes through): its exit code (-1 when it did not exit)
+// and stdout.
+inline std::pair<int, std::string> evidenced_verify(const std::filesystem::path& dir, const AuditScope& scope,
+                                                    bool json,
+                                                    const std::optional<std::filesystem::path>& tsa_ca = {}) {
+  auto quoted = [](const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  std::string cmd = quoted(EVIDENCED_PATH) + " verify --data " + quoted(dir.string());
+  if (scope.kind == AuditScope::Kind::case_number) cmd += " --case " + quoted(scope.id);
+  if (scope.kind == AuditScope::Kind::evidence) cmd += " --evidence " + quoted(scope.id);
+  if (json) cmd += " --json";
+  if (tsa_ca) cmd += " --tsa-ca " + quoted(tsa_ca->string());
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  char buf[4096];
+  while (const std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
 
 inline std::array<std::uint8_t, 8> be64(std::uint64_t v) {
   std::array<std::uint8_t, 8> k{};
@@ -117,26 +144,18 @@ class Store {
     return run_audit(layout, *index, other, scope, options);
   }
 
-  // The CLI opens the index itself (read-only): ours must be closed first, as one
-  // process must not open an LMDB environment twice.
+  // `evidenced verify` (the real program) on this store: exit code and stdout. Ours
+  // is closed while it runs and reopened after, as the daemon's operator would.
   struct Cli {
     int code;
     std::string out;
   };
-  Cli cli(const AuditScope& scope = AuditScope::all(), bool json = true) {
+  Cli cli(const AuditScope& scope = AuditScope::all(), bool json = true,
+          const std::optional<std::filesystem::path>& tsa_ca = std::nullopt) {
     index.reset();
-    std::ostringstream captured;
-    auto* old = std::cout.rdbuf(captured.rdbuf());
-    int code = -1;
-    try {
-      code = run_verify_cli(layout.root(), scope, json, false);
-    } catch (...) {
-      std::cout.rdbuf(old);
-      throw;
-    }
-    std::cout.rdbuf(old);
+    auto r = evidenced_verify(layout.root(), scope, json, tsa_ca);
     index = std::make_unique<LmdbIndex>(layout, OpenMode::read_write);
-    return {code, captured.str()};
+    return {r.first, r.second};
   }
 
   std::filesystem::path blob_path(std::size_t item) const { return layout.blob_path(items.at(item).record.sha256); }
@@ -168,13 +187,13 @@ class Store {
 
 inline std::vector<std::string> kinds(const std::vector<Problem>& ps) {
   std::vector<std::string> out;
-  for (const auto& p : ps) out.push_back(p.kind);
+  for (const auto& p : ps) out.emplace_back(problem_kind_name(p.kind));
   return out;
 }
 
 inline bool has(const std::vector<Problem>& ps, const std::string& kind, const std::string& evidence = {}) {
   for (const auto& p : ps) {
-    if (p.kind == kind && (evidence.empty() || p.evidence == evidence)) return true;
+    if (problem_kind_name(p.kind) == kind && (evidence.empty() || p.evidence == evidence)) return true;
   }
   return false;
 }
@@ -182,8 +201,8 @@ inline bool has(const std::vector<Problem>& ps, const std::string& kind, const s
 // Readable failure messages: the findings as one line each.
 inline std::string describe(const AuditReport& r) {
   std::string s;
-  for (const auto& p : r.problems) s += "problem " + p.kind + " [" + p.evidence + "] " + p.detail + "\n";
-  for (const auto& p : r.hints) s += "hint " + p.kind + " [" + p.evidence + "] " + p.detail + "\n";
+  for (const auto& p : r.problems) s += "problem " + std::string(problem_kind_name(p.kind)) + " [" + p.evidence + "] " + p.detail + "\n";
+  for (const auto& p : r.hints) s += "hint " + std::string(problem_kind_name(p.kind)) + " [" + p.evidence + "] " + p.detail + "\n";
   return s;
 }
 

@@ -8,7 +8,8 @@
 
 #include "store/error.h"
 #include "tests/verify/media_fixtures.h"
-#include "verify/media.h"
+#include "verify/media/limits.h"
+#include "verify/media/probe.h"
 
 using namespace evidence;
 using namespace evidence::test;

@@ -4,7 +4,11 @@
 
 #include "store/error.h"
 #include "tests/verify/media_fixtures.h"
-#include "verify/media.h"
+#include "verify/media/clip.h"
+#include "verify/media/limits.h"
+#include "verify/media/probe.h"
+#include "verify/media/segments.h"
+#include "verify/media/thumbnail.h"
 
 using namespace evidence;
 using namespace evidence::test;
@@ -79,7 +83,7 @@ TEST_CASE("probe honours its deadline", "[media]") {
 
 TEST_CASE("a 109-byte WAV that declares a 1.7 GB tag is refused, not allocated", "[media]") {
   // Found by fuzz_media (fuzz/corpus/media/wav-info-*): libav asked for the declared
-  // size at once. verify/media.cpp caps libav's allocations at 256 MiB, and the CI
+  // size at once. verify/media/libav.cpp caps libav's allocations at 256 MiB, and the CI
   // fuzz run replays these seeds with a 1 GiB per-allocation limit.
   for (const char* name : {"wav-info-1700mb-tag", "wav-info-huge-list"}) {
     const fs::path file = fs::path(EVIDENCE_SOURCE_DIR) / "fuzz/corpus/media" / name;

@@ -1,4 +1,4 @@
-// The media worker's sandbox (verify/media_sandbox.h), seen from inside the real
+// The media worker's sandbox (verify/media/sandbox.h), seen from inside the real
 // worker: `evidenced media-worker selftest` tries what a decoder under an attacker's
 // control would try, under exactly the confinement of probe, thumbnail and clip.
 #include <catch2/catch.hpp>
@@ -15,8 +15,12 @@
 
 #include "tests/verify/media_fixtures.h"
 #include "tests/verify/media_worker_run.h"
-#include "verify/media.h"
-#include "verify/media_sandbox.h"
+#include "verify/media/clip.h"
+#include "verify/media/probe.h"
+#include "verify/media/sandbox.h"
+#include "verify/media/segments.h"
+#include "verify/media/thumbnail.h"
+#include "verify/media/worker.h"
 
 using namespace evidence;
 using namespace evidence::test;

@@ -7,7 +7,7 @@
 #include "store/codec.h"
 #include "store/error.h"
 #include "tests/verify/media_fixtures.h"
-#include "verify/media.h"
+#include "verify/media/segments.h"
 
 using namespace evidence;
 using namespace evidence::test;

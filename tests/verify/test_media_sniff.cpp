@@ -7,7 +7,8 @@
 #include <random>
 
 #include "tests/verify/media_fixtures.h"
-#include "verify/media.h"
+#include "verify/media/probe.h"
+#include "verify/media/sniff.h"
 
 using namespace evidence;
 using namespace evidence::test;

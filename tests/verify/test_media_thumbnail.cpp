@@ -3,7 +3,8 @@
 
 #include "store/error.h"
 #include "tests/verify/media_fixtures.h"
-#include "verify/media.h"
+#include "verify/media/probe.h"
+#include "verify/media/thumbnail.h"
 
 using namespace evidence;
 using namespace evidence::test;

@@ -12,7 +12,10 @@
 #include "store/codec.h"
 #include "tests/verify/media_fixtures.h"
 #include "tests/verify/media_worker_run.h"
-#include "verify/media.h"
+#include "verify/media/probe.h"
+#include "verify/media/segments.h"
+#include "verify/media/thumbnail.h"
+#include "verify/media/worker.h"
 
 using namespace evidence;
 using namespace evidence::test;

@@ -4,12 +4,12 @@
 #include <vector>
 
 #include "tools/evidenced/commands.h"
-#include "verify/media.h"
+#include "verify/media/worker.h"
 
 int main(int argc, char** argv) {
   // Hidden: the daemon runs its media work (probe, thumbnail, segments, clip) in a child
-  // process of itself, with a timeout, resource limits and a sandbox (verify/media.h,
-  // verify/media_sandbox.h).
+  // process of itself, with a timeout, resource limits and a sandbox (verify/media/worker.h,
+  // verify/media/sandbox.h).
   if (argc > 1 && std::string(argv[1]) == "media-worker") return evidence::media::media_worker_main(argc - 1, argv + 1);
   CLI::App app{"evidenced: evidence ingestion daemon"};
   app.require_subcommand(1);

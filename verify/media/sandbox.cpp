@@ -1,5 +1,5 @@
-// The media worker's sandbox; see media_sandbox.h for what each step gives.
-#include "verify/media_sandbox.h"
+// The media worker's sandbox; see sandbox.h for what each step gives.
+#include "verify/media/sandbox.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

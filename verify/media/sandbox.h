@@ -1,7 +1,7 @@
 // The media worker's sandbox: what keeps a memory bug in libav, triggered by a hostile
 // file, away from the daemon's keys, index, blobs and network.
 //
-// The worker (media.h's media_worker_main, run by run_media_worker) confines itself
+// The worker (worker.h's media_worker_main, run by run_media_worker) confines itself
 // after exec and before it reads a byte of its input, in this order:
 //   1. descriptors: closes all but 0-2 and its input (3) and output (4); its
 //      environment is already empty (run_media_worker spawns it with none), and its
