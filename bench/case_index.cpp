@@ -24,7 +24,7 @@
 #include "store/ids.h"
 #include "store/index.h"
 #include "store/layout.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 using Clock = std::chrono::steady_clock;
 

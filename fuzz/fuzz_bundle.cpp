@@ -6,7 +6,7 @@
 #include <fstream>
 #include <unistd.h>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "verify/bundle.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

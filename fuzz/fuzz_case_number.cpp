@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "store/ids.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view s(reinterpret_cast<const char*>(data), size);

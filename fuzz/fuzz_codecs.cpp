@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "store/codec.h"
+#include "base/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view s(reinterpret_cast<const char*>(data), size);

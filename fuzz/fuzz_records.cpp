@@ -5,7 +5,7 @@
 #include <span>
 #include <string_view>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/records.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -12,10 +12,10 @@
 #include "ingest/logging.h"
 #include "ingest/service.h"
 #include "store/data_dir.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
 #include "store/scratch.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 #include "verify/bundle.h"
 
 namespace evidence::ingest {

@@ -1,8 +1,8 @@
 // Case and search routes.
 #include "ingest/service.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 namespace evidence::ingest {
 namespace {

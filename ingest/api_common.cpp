@@ -7,9 +7,9 @@
 #include "ingest/media_jobs.h"
 #include "ingest/service.h"
 #include "ingest/tsa_client.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 namespace evidence::ingest {
 

@@ -10,7 +10,7 @@
 #include "ingest/logging.h"
 #include "ingest/media_jobs.h"
 #include "ingest/service.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
 
 namespace evidence::ingest {

@@ -15,8 +15,8 @@
 
 #include "ingest/api_hold.h"
 #include "ingest/service.h"
-#include "store/error.h"
-#include "store/timefmt.h"
+#include "base/error.h"
+#include "base/timefmt.h"
 
 namespace evidence::ingest {
 namespace {

@@ -1,6 +1,6 @@
 // Custody log routes: checkpoint, entries, inclusion and consistency proofs.
 #include "ingest/service.h"
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence::ingest {
 namespace {

@@ -14,10 +14,10 @@
 #include "ingest/logging.h"
 #include "ingest/media_jobs.h"
 #include "ingest/service.h"
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 #include "store/ids.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 #include "verify/audit.h"
 
 namespace evidence::ingest {

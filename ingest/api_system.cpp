@@ -3,9 +3,9 @@
 
 #include "ingest/instance.h"
 #include "ingest/service.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 namespace evidence::ingest {
 

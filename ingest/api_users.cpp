@@ -4,9 +4,9 @@
 // shown once and stored only as their SHA-256.
 #include "ingest/instance.h"
 #include "ingest/service.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 namespace evidence::ingest {
 namespace {

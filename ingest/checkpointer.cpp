@@ -3,7 +3,7 @@
 #include <exception>
 
 #include "ingest/logging.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "verify/signed_note.h"
 
 namespace evidence::ingest {

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
 
 namespace evidence::ingest {

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "store/codec.h"
+#include "base/codec.h"
 
 namespace evidence::ingest {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "ingest/http.h"
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/content_id.h"
 
 namespace evidence::ingest {

@@ -4,7 +4,7 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence::ingest {
 std::string Request::header(http::field f) const {

@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/records.h"
 
 namespace evidence::ingest {
@@ -101,7 +101,7 @@ struct Response {
 };
 
 Response error_response(const HttpError& e);
-// The one mapping from the store's and verify's errors (store/error.h) to HTTP
+// The one mapping from the store's and verify's errors (base/error.h) to HTTP
 // answers, used wherever a handler lets an Error escape.
 HttpError http_error_from(const Error& e);
 

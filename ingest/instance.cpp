@@ -1,12 +1,12 @@
 #include "ingest/instance.h"
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/content_id.h"
 #include "store/data_dir.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/index.h"
 #include "store/layout.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 #include "verify/keys.h"
 #include "verify/tsa.h"
 

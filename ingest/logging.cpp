@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <mutex>
 
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 namespace evidence::ingest {
 namespace {

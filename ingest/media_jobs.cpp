@@ -14,9 +14,9 @@
 
 #include "ingest/logging.h"
 #include "ingest/service.h"
-#include "store/codec.h"
-#include "store/error.h"
-#include "store/timefmt.h"
+#include "base/codec.h"
+#include "base/error.h"
+#include "base/timefmt.h"
 #include "verify/audit.h"
 #include "verify/media/sniff.h"
 #include "verify/media/worker.h"

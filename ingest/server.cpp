@@ -41,7 +41,7 @@
 #include "ingest/request_limits.h"
 #include "ingest/service.h"
 #include "ingest/web_assets.h"
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence::ingest {
 namespace beast = boost::beast;

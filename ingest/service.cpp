@@ -1,3 +1,4 @@
+#include "base/files.h"
 #include "ingest/service.h"
 
 #include <algorithm>
@@ -8,8 +9,8 @@
 #include "ingest/audit_api.h"
 #include "ingest/blob_backend.h"
 #include "ingest/tsa_client.h"
-#include "store/error.h"
-#include "store/timefmt.h"
+#include "base/error.h"
+#include "base/timefmt.h"
 
 namespace evidence::ingest {
 
@@ -59,18 +60,6 @@ std::optional<std::string> LastSeen::get(const std::string& name) {
   return it->second;
 }
 
-namespace {
-
-std::string read_text(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Error(Errc::io_error, "cannot read " + p.string());
-  std::ostringstream o;
-  o << in.rdbuf();
-  return o.str();
-}
-
-}  // namespace
-
 Service::Service(const ServeOptions& options)
     : options_(options),
       layout_(options.data_dir),
@@ -82,7 +71,7 @@ Service::Service(const ServeOptions& options)
       signer_(load_log_signer(layout_)) {
   if (!options_.tsa_url.empty()) {
     if (options_.tsa_ca_file.empty()) throw Error(Errc::invalid_argument, "--tsa-url needs --tsa-ca");
-    tsa_ca_pem_ = read_text(options_.tsa_ca_file);
+    tsa_ca_pem_ = read_text_file(options_.tsa_ca_file);
     outside_tsa_ = std::make_unique<HttpTimeStamper>(options_.tsa_url, tsa_ca_pem_);
     stamper_ = outside_tsa_.get();
   } else {

@@ -7,7 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence::ingest {
 namespace asio = boost::asio;

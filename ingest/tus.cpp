@@ -16,10 +16,10 @@
 #include "ingest/logging.h"
 #include "ingest/service.h"
 #include "store/blob_store.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
 #include "store/partial_uploads.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 namespace evidence::ingest {
 namespace {

@@ -1,3 +1,4 @@
+#include "base/files.h"
 #include "store/blob_store.h"
 
 #include <dirent.h>
@@ -10,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "store/error.h"
-#include "store/timefmt.h"
+#include "base/error.h"
+#include "base/timefmt.h"
 
 namespace evidence {
 
@@ -48,18 +49,6 @@ class Fd {
  private:
   int fd_ = -1;
 };
-
-void write_all(int fd, const std::uint8_t* p, std::size_t n, const std::string& what) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      throw system_error(errno, "write " + what);
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
 
 void fsync_fd(int fd, const std::string& what) {
   if (::fsync(fd) != 0) throw system_error(errno, "fsync " + what);

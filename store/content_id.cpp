@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 
 namespace evidence {
 

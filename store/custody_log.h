@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/merkle.h"
 #include "store/records.h"
 

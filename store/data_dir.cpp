@@ -8,8 +8,8 @@
 #include <system_error>
 
 #include "store/blob_store.h"
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 
 namespace evidence {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/content_id.h"
 #include "store/records.h"
 

@@ -11,7 +11,7 @@
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 
-#include "store/codec.h"
+#include "base/codec.h"
 
 namespace evidence {
 

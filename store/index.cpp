@@ -2,7 +2,7 @@
 // WriteTxn, so the custody entry commits with the change it records.
 #include "store/index.h"
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
 
 namespace evidence {

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string>
 
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence {
 

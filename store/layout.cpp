@@ -1,6 +1,6 @@
 #include "store/layout.h"
 
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence {
 

@@ -3,7 +3,7 @@
 #include <bit>
 
 #include "store/content_id.h"
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence::merkle {
 

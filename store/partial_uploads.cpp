@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <vector>
 
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence {
 

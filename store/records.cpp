@@ -2,9 +2,9 @@
 
 #include <boost/json.hpp>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/format.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 namespace evidence {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/content_id.h"
 
 namespace evidence {

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <utility>
 
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 
 namespace evidence {
 

@@ -3,13 +3,14 @@
 // pass yields the ingest entries the record pass checks against). Each pass has its
 // own file (audit_passes.h lists them).
 
+#include "base/files.h"
 #include "verify/audit.h"
 
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "verify/audit_passes.h"
 #include "verify/audit_versions.h"
 #include "verify/keys.h"
@@ -55,14 +56,6 @@ Problem item_problem(const std::string& id, ProblemKind kind, std::string detail
 namespace {
 
 using namespace audit_detail;
-
-std::string read_text_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Error(Errc::not_found, "cannot read " + p.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The items the scope names. Throws Error(not_found) as run_audit documents.
 std::vector<std::string> items_in_scope(const AuditContext& ctx) {
@@ -113,15 +106,8 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
   return report;
 }
 
-AuditReport audit_data_dir(const std::filesystem::path& data_dir, const AuditScope& scope, AuditOptions options,
+AuditReport audit_data_dir(const Layout& layout, const Index& index, const AuditScope& scope, AuditOptions options,
                            const std::optional<std::filesystem::path>& extra_tsa_ca, BlobStore* blob_store) {
-  const Layout layout(data_dir);
-  std::error_code ec;
-  if (!std::filesystem::is_directory(layout.index_dir(), ec)) {
-    throw Error(Errc::not_found, data_dir.string() + " holds no index (not an evidence data directory)");
-  }
-  const auto opened = open_index(layout, OpenMode::read_only);
-  const Index& index = *opened;
   std::unique_ptr<BlobStore> local;
   if (!blob_store) local = std::make_unique<LocalBlobStore>(layout);
   BlobStore& blobs = blob_store ? *blob_store : *local;

@@ -136,14 +136,16 @@ struct AuditOptions {
 AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs,
                       const AuditScope& scope, const AuditOptions& options = {});
 
-// `evidenced verify`'s audit of a data directory: opens DIR's index read_only (safe
-// while a daemon runs) and, unless `blob_store` is given (the instance's backend when
-// it is not the local folder: ingest/blob_backend.h), its local blob store, then runs
-// run_audit with the log verifier from DIR/keys and as TSA CAs DIR/keys/tsa-ca.pem
-// plus, when given, the PEM certificates in `extra_tsa_ca` (an instance that uses, or
-// used, an outside TSA). Throws Error(not_found) when DIR holds no index; otherwise
-// as run_audit. Printing the report is the caller's (tools/evidenced/cmd_verify.cpp).
-AuditReport audit_data_dir(const std::filesystem::path& data_dir, const AuditScope& scope,
+// `evidenced verify`'s audit of a data directory, over its index as the caller opened
+// it (read_only is safe while a daemon runs: store/index.h's open_index): unless
+// `blob_store` is given (the instance's backend when it is not the local folder:
+// store/s3/open_blob_store.h), the local blob store, then run_audit with the log
+// verifier from DIR/keys and as TSA CAs DIR/keys/tsa-ca.pem plus, when given, the PEM
+// certificates in `extra_tsa_ca` (an instance that uses, or used, an outside TSA).
+// Throws as run_audit. Printing the report is the caller's (tools/evidenced/cmd_verify.cpp).
+// verify/ opens no index itself, so programs that only check bundles and receipts
+// (evidencectl) link no index engine.
+AuditReport audit_data_dir(const Layout& layout, const Index& index, const AuditScope& scope,
                            AuditOptions options = {},
                            const std::optional<std::filesystem::path>& extra_tsa_ca = std::nullopt,
                            BlobStore* blob_store = nullptr);

@@ -14,7 +14,7 @@
 #include <numeric>
 #include <thread>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "verify/audit_passes.h"
 
 namespace evidence::audit_detail {

@@ -7,9 +7,9 @@
 #include <optional>
 #include <set>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/content_id.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "verify/audit_passes.h"
 #include "verify/merkle_verify.h"
 #include "verify/tsa.h"

@@ -3,7 +3,7 @@
 // content it names is what that entry logged. For scope all, an ingest entry whose
 // record is gone is record_missing.
 
-#include "store/error.h"
+#include "base/error.h"
 #include "verify/audit_passes.h"
 
 namespace evidence::audit_detail {

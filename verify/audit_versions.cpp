@@ -1,6 +1,6 @@
 #include "verify/audit_versions.h"
 
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence {
 

@@ -37,12 +37,14 @@ Contents
   keys/tsa-ca.pem        the timestamp authority's CA certificate
   keys/tsa.pem           the timestamp authority's certificate
 
-Step 0. Are these the agency's keys?
+Step 0. The agency's keys, obtained independently
   The keys in keys/ came with the bundle: they prove the bundle is consistent with
-  itself, not who made it. Compare them with keys obtained independently from the
-  agency (for example its published GET /api/v1/keys):
-    cat keys/log.vkey
-    openssl x509 -in keys/tsa-ca.pem -noout -subject -fingerprint -sha256
+  itself, not who made it. Put the keys you obtained from the agency itself (for
+  example its published GET /api/v1/keys, or in person) beside this guide: its log
+  verifier key as log.vkey and its TSA CA certificate as tsa-ca.pem. Every step
+  below uses those two files, never keys/. To compare:
+    cat log.vkey keys/log.vkey
+    openssl x509 -in tsa-ca.pem -noout -subject -fingerprint -sha256
 
 Step 1. The files are intact
   Each file under files/ is named by the SHA-256 of its bytes:
@@ -54,15 +56,17 @@ Step 1. The files are intact
 
 Step 2. Each file was timestamped (RFC 3161)
   For each item of manifest.json, with its "sha256" H and "evidence" id E:
-    openssl ts -verify -data files/H -in tokens/E.tsr -CAfile keys/tsa-ca.pem
+    openssl ts -verify -data files/H -in tokens/E.tsr -CAfile tsa-ca.pem
   must print "Verification: OK". The time it was stamped:
     openssl ts -reply -in tokens/E.tsr -text | grep 'Time stamp'
 
 Step 3. The records are unaltered
   records/E.record is item E's record as stored. Its SHA-256
     sha256sum records/E.record
-  must equal the "record_hash" of E's ingest entry (in custody.json, the entry
-  with "action": "ingest" and "evidence": E; manifest.json repeats it).
+  must equal the "record_hash" in the exact bytes of E's ingest entry, custody/I.leaf
+  (I: the entry with "action": "ingest" and "evidence": E in custody.json), which
+  Step 4 proves part of the signed log:
+    grep -o '"record_hash":"[0-9a-f]*"' custody/I.leaf
 
 Step 4. The custody entries are part of the signed log
   The custody log is a Merkle tree as RFC 6962 and RFC 9162 define it, with SHA-256:
@@ -94,10 +98,13 @@ Step 5. The checkpoint is signed by the log key
   64-byte Ed25519 signature over the text (every line before the empty line,
   each with its newline):
     awk '/^$/{exit} {print}' checkpoint.txt > checkpoint.body
-    grep "^— $(cut -d+ -f1 keys/log.vkey) " checkpoint.txt | head -n 1 | awk '{print $3}' | base64 -d | tail -c 64 > checkpoint.sig
-    openssl pkeyutl -verify -pubin -inkey keys/log.pem -rawin -in checkpoint.body -sigfile checkpoint.sig
-  must print "Signature Verified Successfully". keys/log.pem is the key inside
-  keys/log.vkey: its last part is base64 of the byte 0x01 and the same 32-byte key.
+    grep "^— $(cut -d+ -f1 log.vkey) " checkpoint.txt | head -n 1 | awk '{print $3}' | base64 -d | tail -c 64 > checkpoint.sig
+  The public key is the one inside log.vkey (NAME+KEYID+KEY, KEY base64 of the byte
+  0x01 and the 32-byte Ed25519 key; KEY may itself contain "+"), put in PEM form:
+    { printf '\060\052\060\005\006\003\053\145\160\003\041\000'; cut -d+ -f3- log.vkey | base64 -d | tail -c 32; } > log.der
+    openssl pkey -pubin -inform DER -in log.der -out log.pem
+    openssl pkeyutl -verify -pubin -inkey log.pem -rawin -in checkpoint.body -sigfile checkpoint.sig
+  must print "Signature Verified Successfully".
 )GUIDE";
   if (has_root_token) {
     t += R"GUIDE(

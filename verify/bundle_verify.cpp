@@ -9,7 +9,7 @@
 #include <map>
 #include <set>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "verify/bundle.h"
 #include "verify/bundle_format.h"
 #include "verify/merkle_verify.h"

@@ -11,8 +11,8 @@
 #include <exception>
 #include <map>
 
-#include "store/error.h"
-#include "store/timefmt.h"
+#include "base/error.h"
+#include "base/timefmt.h"
 #include "verify/bundle.h"
 #include "verify/bundle_format.h"
 #include "verify/keys.h"

@@ -5,7 +5,7 @@
 #include <cerrno>
 
 #include "store/blob_store.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "verify/openssl_util.h"
 #include "verify/tsa.h"
 

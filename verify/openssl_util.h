@@ -16,8 +16,8 @@
 #include <sstream>
 #include <string>
 
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 
 namespace evidence::ossl {
 

@@ -4,9 +4,9 @@
 #include <fstream>
 #include <vector>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/content_id.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/records.h"
 #include "verify/merkle_verify.h"
 #include "verify/signed_note.h"

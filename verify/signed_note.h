@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/merkle.h"
 
 namespace evidence::note {

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/content_id.h"
 #include "store/layout.h"
 

@@ -1,7 +1,7 @@
 // The LMDB index's custody log: entries keyed by index, the Merkle tree kept as the
 // stored hashes of its perfect subtrees (appends update them through the frontier in
 // the same transaction), proofs answered from those, and signed checkpoints.
-#include "store/error.h"
+#include "base/error.h"
 #include "store/lmdb/engine.h"
 
 namespace evidence {

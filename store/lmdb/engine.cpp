@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/format.h"
 #include "store/lmdb/engine.h"
 

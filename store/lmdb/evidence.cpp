@@ -3,10 +3,10 @@
 // case links, search paging, and derived data.
 #include <algorithm>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
 #include "store/lmdb/engine.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 namespace evidence {
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <utility>
 
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 
 namespace evidence::lmdb {
 

@@ -1,7 +1,7 @@
 // The LMDB index's users (keyed by token hash, found by name through user_names) and
 // tus upload sessions: reads here, and the WriteTxn operations the combined calls in
 // store/index.cpp are built from.
-#include "store/error.h"
+#include "base/error.h"
 #include "store/lmdb/engine.h"
 
 namespace evidence {

@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "store/s3/s3_blob_store.h"
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 
 namespace evidence {
 using namespace s3;

@@ -20,8 +20,8 @@
 #include <sstream>
 #include <thread>
 
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 #include "store/s3/s3_internal.h"
 
 namespace evidence::s3 {

@@ -22,8 +22,8 @@
 #include <sstream>
 #include <thread>
 
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 
 namespace evidence::s3 {
 

@@ -31,16 +31,6 @@ void pread_all(int fd, std::uint8_t* p, std::size_t n, std::uint64_t off, const 
   }
 }
 
-void write_all(int fd, const std::uint8_t* p, std::size_t n, const std::string& what) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) throw system_error(errno, "write " + what);
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
-
 [[noreturn]] void fail(const s3::Response& r, const std::string& what) {
   Errc code = Errc::io_error;
   if (r.status == 404 || r.status == 405) code = Errc::not_found;  // 405: a delete marker's version

@@ -15,8 +15,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/files.h"
 #include "store/content_id.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/s3/s3_client.h"
 
 namespace evidence::s3::detail {
@@ -78,7 +79,6 @@ class Fd {
 
 Fd open_read(const std::filesystem::path& p);
 void pread_all(int fd, std::uint8_t* p, std::size_t n, std::uint64_t off, const std::string& what);
-void write_all(int fd, const std::uint8_t* p, std::size_t n, const std::string& what);
 // Maps an S3 answer to our Error codes (404/405 not_found, 403 permission_denied, 5xx/429 unavailable).
 [[noreturn]] void fail(const Response& r, const std::string& what);
 boost::property_tree::ptree parse_xml(const std::string& body, const std::string& what);

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/content_id.h"
 #include "tests/support/daemon.h"
 #include "tests/tempdir.h"

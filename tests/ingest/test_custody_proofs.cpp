@@ -6,7 +6,7 @@
 #include <fstream>
 #include <set>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/index.h"
 #include "store/lmdb/lmdb_index.h"
 #include "store/records.h"

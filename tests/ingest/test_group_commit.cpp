@@ -9,7 +9,7 @@
 
 #include "ingest/group_commit.h"
 #include "store/blob_store.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/index.h"
 #include "store/lmdb/lmdb_index.h"
 #include "tests/store/store_fixture.h"

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "store/content_id.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
 #include "store/index.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 #include "tests/tempdir.h"
 
 namespace evidence::conformance {

@@ -6,7 +6,7 @@
 #include "store/blob_store.h"
 #include "store/ids.h"
 #include "store/index.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 namespace evidence::test {
 

@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "store/blob_store.h"
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 #include "tests/tempdir.h"
 
 using namespace evidence;

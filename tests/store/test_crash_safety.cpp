@@ -8,7 +8,7 @@
 #include <random>
 #include <thread>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/index.h"
 #include "store/lmdb/lmdb_index.h"
 #include "tests/store/store_fixture.h"

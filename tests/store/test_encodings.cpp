@@ -1,10 +1,10 @@
 #include <catch2/catch.hpp>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/content_id.h"
 #include "store/ids.h"
 #include "store/records.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 using namespace evidence;
 

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/index.h"
 #include "store/lmdb/lmdb_index.h"
 #include "tests/store/store_fixture.h"

@@ -4,9 +4,9 @@
 #include <fstream>
 #include <string>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/data_dir.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/s3/open_blob_store.h"
 #include "tests/tempdir.h"
 

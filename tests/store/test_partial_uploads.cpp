@@ -4,9 +4,9 @@
 #include <fstream>
 
 #include "store/blob_store.h"
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/data_dir.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/partial_uploads.h"
 #include "tests/tempdir.h"
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "store/s3/s3_client.h"
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 
 using namespace evidence;
 using namespace evidence::s3;

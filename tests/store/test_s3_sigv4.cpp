@@ -12,8 +12,8 @@
 
 #include "store/s3/s3_blob_store.h"
 #include "store/s3/s3_client.h"
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 #include "tests/tempdir.h"
 
 using namespace evidence;

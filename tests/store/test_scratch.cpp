@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/data_dir.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/scratch.h"
 #include "tests/tempdir.h"
 

@@ -8,7 +8,7 @@
 #include <future>
 #include <thread>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "verify/signed_note.h"
 #include "tests/tools/ctl_fixture.h"
 

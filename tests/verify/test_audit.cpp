@@ -5,7 +5,7 @@
 #include <set>
 #include <thread>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "tests/verify/test_audit_fixture.h"
 
 using namespace evidence;

@@ -21,7 +21,7 @@
 #include "store/ids.h"
 #include "store/index.h"
 #include "store/lmdb/lmdb_index.h"
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 #include "tests/tempdir.h"
 #include "verify/audit.h"
 #include "verify/keys.h"

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <set>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "tests/verify/test_audit_fixture.h"
 #include "verify/bundle.h"
 
@@ -131,6 +131,9 @@ TEST_CASE("bundle: the README's commands check it by hand with sha256sum and ope
   const auto dir = x.path();
   REQUIRE(sh("tar -xf " + e.tar.string() + " -C " + dir.string()).first == 0);
   const std::string readme = slurp(dir / "README.txt");
+  // Step 0: the keys "obtained independently" (here the genuine ones) beside the guide.
+  std::filesystem::copy_file(dir / "keys" / "log.vkey", dir / "log.vkey");
+  std::filesystem::copy_file(dir / "keys" / "tsa-ca.pem", dir / "tsa-ca.pem");
   const auto m = boost::json::parse(slurp(dir / "manifest.json")).as_object();
   const auto custody = boost::json::parse(slurp(dir / "custody.json")).as_object();
 
@@ -140,7 +143,7 @@ TEST_CASE("bundle: the README's commands check it by hand with sha256sum and ope
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("    ", 0) != 0) continue;
     const auto cmd = line.substr(4);
-    for (const char* tool : {"sha256sum ", "(cd files", "openssl ", "(printf '\\000';", "awk ", "grep "}) {
+    for (const char* tool : {"sha256sum ", "(cd files", "openssl ", "(printf '\\000';", "awk ", "grep ", "{ printf"}) {
       if (cmd.rfind(tool, 0) == 0) commands.push_back(cmd);
     }
   }
@@ -194,6 +197,15 @@ TEST_CASE("bundle: the README's commands check it by hand with sha256sum and ope
       }
       CHECK(out.substr(0, 64) == ingest_hash);
     }
+    // The record_hash read from the ingest entry's exact bytes, as the guide says.
+    const auto grep_tmpl = find_cmd("grep -o '\"record_hash\"");
+    for (const auto& ce : custody.at("entries").as_array()) {
+      if (ce.at("action").as_string() != "ingest") continue;
+      const auto i = std::to_string(ce.at("index").as_int64());
+      const auto [code, out] = run_in(replace_all(grep_tmpl, "custody/I.leaf", "custody/" + i + ".leaf"));
+      REQUIRE(code == 0);
+      CHECK(out.find(std::string(ce.at("record_hash").as_string())) != std::string::npos);
+    }
   }
   SECTION("step 4: the printf | openssl dgst leaf hash equals each entry's leaf_hash") {
     const auto tmpl = find_cmd("(printf '\\000';");
@@ -206,7 +218,9 @@ TEST_CASE("bundle: the README's commands check it by hand with sha256sum and ope
   }
   SECTION("step 5: awk, grep and openssl pkeyutl verify the checkpoint signature") {
     REQUIRE(run_in(find_cmd("awk ")).first == 0);
-    REQUIRE(run_in(find_cmd("grep ")).first == 0);
+    REQUIRE(run_in(find_cmd("grep \"^")).first == 0);
+    REQUIRE(run_in(find_cmd("{ printf")).first == 0);
+    REQUIRE(run_in(find_cmd("openssl pkey -pubin")).first == 0);
     const auto [code, out] = run_in(find_cmd("openssl pkeyutl -verify"));
     INFO(out);
     CHECK(code == 0);

@@ -1,7 +1,7 @@
 // Clips: stream copy of a time range into the same container type.
 #include <catch2/catch.hpp>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "tests/verify/media_fixtures.h"
 #include "verify/media/clip.h"
 #include "verify/media/probe.h"

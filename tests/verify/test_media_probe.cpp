@@ -6,7 +6,7 @@
 #include <cmath>
 #include <string>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "tests/verify/media_fixtures.h"
 #include "verify/media/limits.h"
 #include "verify/media/probe.h"

@@ -2,7 +2,7 @@
 // crashes or hangs. (Run under EVIDENCE_SANITIZE for memory errors.)
 #include <catch2/catch.hpp>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "tests/verify/media_fixtures.h"
 #include "verify/media/clip.h"
 #include "verify/media/limits.h"

@@ -4,8 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 #include "tests/verify/media_fixtures.h"
 #include "verify/media/segments.h"
 

@@ -1,7 +1,7 @@
 // Poster frames: a JPEG from any footage with video; files without video refused.
 #include <catch2/catch.hpp>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "tests/verify/media_fixtures.h"
 #include "verify/media/probe.h"
 #include "verify/media/thumbnail.h"

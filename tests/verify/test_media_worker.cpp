@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "tests/verify/media_fixtures.h"
 #include "tests/verify/media_worker_run.h"
 #include "verify/media/probe.h"

@@ -7,7 +7,7 @@
 #include <map>
 #include <sstream>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/merkle.h"
 #include "verify/merkle_verify.h"
 

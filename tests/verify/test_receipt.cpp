@@ -5,7 +5,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "store/content_id.h"
 #include "store/layout.h"
 #include "store/merkle.h"

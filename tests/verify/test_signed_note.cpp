@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/layout.h"
 #include "tests/tempdir.h"
 #include "verify/keys.h"

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/layout.h"
 #include "tests/tempdir.h"
 #include "verify/tsa.h"

@@ -18,7 +18,7 @@
 #include <set>
 #include <thread>
 
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 #include "tools/evidencectl/cli.h"
 #include "tools/evidencectl/local_files.h"
 #include "tools/evidencectl/upload_job.h"

@@ -1,7 +1,7 @@
 // evidencectl verify-bundle FILE: check an exported case bundle offline.
 #include <boost/json.hpp>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "tools/evidencectl/cli.h"
 #include "tools/evidencectl/local_files.h"
 #include "tools/evidencectl/trust.h"

@@ -15,8 +15,8 @@
 #include <sstream>
 #include <vector>
 
-#include "store/codec.h"
-#include "store/timefmt.h"
+#include "base/codec.h"
+#include "base/timefmt.h"
 #include "tools/evidencectl/cli.h"
 #include "tools/evidencectl/progress.h"
 
@@ -191,18 +191,6 @@ void log_step(const std::string& line) {
   std::lock_guard lock(output_mutex());
   progress_line_clear_if_drawn();
   std::cerr << t << " " << line << std::endl;
-}
-
-std::string human_bytes(double bytes) {
-  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
-  return buf;
 }
 
 }  // namespace evidencectl

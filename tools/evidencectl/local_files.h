@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/files.h"
 #include "store/content_id.h"
 
 namespace evidencectl {
@@ -70,7 +71,7 @@ void warn(const std::string& line);
 // A timestamped log line on stderr (dock mode logs every step).
 void log_step(const std::string& line);
 
-std::string human_bytes(double bytes);
+using evidence::human_bytes;  // base/files.h
 
 }  // namespace evidencectl
 

@@ -6,7 +6,7 @@
 #include <exception>
 #include <iostream>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "tools/evidencectl/cli.h"
 
 int main(int argc, char** argv) {

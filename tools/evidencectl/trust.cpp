@@ -3,7 +3,7 @@
 #include <boost/json.hpp>
 #include <mutex>
 
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 #include "tools/evidencectl/cli.h"
 #include "tools/evidencectl/http.h"
 #include "tools/evidencectl/local_files.h"

@@ -11,8 +11,8 @@
 #include <random>
 #include <thread>
 
-#include "store/codec.h"
-#include "store/timefmt.h"
+#include "base/codec.h"
+#include "base/timefmt.h"
 #include "tools/evidencectl/local_files.h"
 
 namespace evidencectl {

@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "tools/evidencectl/local_files.h"
 
 namespace evidencectl {

@@ -1,5 +1,6 @@
 // evidenced verify --data DIR [--case C | --evidence ID] [--json] [--tsa-ca FILE]
-// The audit itself is verify/audit.h's audit_data_dir (read-only index); this file
+// The audit itself is verify/audit.h's audit_data_dir over the index opened read-only
+// here (store/index.h's open_index); this file
 // prints its report: a human summary (or the JSON) on stdout, a progress bar on a
 // terminal's stderr, errors on stderr.
 #include <unistd.h>
@@ -10,27 +11,18 @@
 #include <memory>
 #include <string>
 
+#include "base/files.h"
+#include "store/index.h"
 #include "store/s3/open_blob_store.h"
 #include "tools/evidenced/commands.h"
 #include "verify/audit.h"
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence::cli {
 
 namespace {
 
-std::string human_bytes(std::uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
+std::string human_bytes(std::uint64_t n) { return evidence::human_bytes(static_cast<double>(n)); }
 
 void print_finding(std::ostream& out, const char* label, const Problem& p) {
   out << label << " " << problem_kind_name(p.kind);
@@ -84,7 +76,9 @@ int run_verify_cli(const std::filesystem::path& data_dir, const AuditScope& scop
     AuditOptions options;
     const bool bar = progress_on_tty && ::isatty(STDERR_FILENO);
     if (bar) options.progress = draw_bar;
-    const AuditReport report = audit_data_dir(data_dir, scope, options, extra_tsa_ca, blob_store);
+    const Layout layout(data_dir);
+    const auto index = open_index(layout, OpenMode::read_only);
+    const AuditReport report = audit_data_dir(layout, *index, scope, options, extra_tsa_ca, blob_store);
     if (bar) std::fputs("\r\033[K", stderr);
     print_report(report, json);
     return report.ok ? 0 : 1;

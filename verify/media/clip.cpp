@@ -10,7 +10,7 @@
 #include <limits>
 #include <vector>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "verify/media/libav.h"
 
 namespace evidence::media {

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence::media::detail {
 

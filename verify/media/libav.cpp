@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <mutex>
 
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence::media::detail {
 

@@ -5,7 +5,7 @@
 #include <limits>
 #include <string_view>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/ids.h"
 #include "verify/media/json_read.h"
 #include "verify/media/libav.h"

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <span>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/content_id.h"
 #include "verify/media/json_read.h"
 #include "verify/media/libav.h"

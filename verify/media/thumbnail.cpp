@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "verify/media/libav.h"
 
 namespace evidence::media {

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "store/codec.h"
+#include "base/codec.h"
 #include "verify/media/limits.h"
 
 namespace evidence::media {

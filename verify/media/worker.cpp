@@ -1,5 +1,6 @@
 // The media worker: its entry point (media_worker_main, in the confined child) and
 // the parent's side that spawns it (run_media_worker). See worker.h.
+#include "base/files.h"
 #include "verify/media/worker.h"
 
 #include <fcntl.h>
@@ -22,8 +23,8 @@
 #include <iostream>
 #include <thread>
 
-#include "store/codec.h"
-#include "store/error.h"
+#include "base/codec.h"
+#include "base/error.h"
 #include "verify/media/clip.h"
 #include "verify/media/probe.h"
 #include "verify/media/sandbox.h"
@@ -48,16 +49,6 @@ int emit(const boost::json::value& v, int code) {
   ::_exit(code);
 #endif
   return code;
-}
-
-void write_all(int fd, const Bytes& data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw system_error(n < 0 ? errno : EIO, "write the output descriptor");
-    done += static_cast<std::size_t>(n);
-  }
 }
 
 double parse_seconds(const char* s) {
@@ -111,7 +102,7 @@ int media_worker_main(int argc, char** argv) {
     if (verb == "thumbnail" && (argc == 2 || argc == 3)) {
       const int width = argc == 3 ? static_cast<int>(parse_seconds(argv[2])) : 320;
       const Bytes jpeg = thumbnail_jpeg(kWorkerInputFd, width);
-      write_all(kWorkerOutputFd, jpeg);
+      write_all(kWorkerOutputFd, jpeg.data(), jpeg.size(), "the output descriptor");
       return emit(boost::json::object{{"size", jpeg.size()}}, 0);
     }
     if (verb == "segments" && argc == 2) {

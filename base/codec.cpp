@@ -1,9 +1,9 @@
-#include "store/codec.h"
+#include "base/codec.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 namespace evidence {
 

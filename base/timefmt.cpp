@@ -1,4 +1,4 @@
-#include "store/timefmt.h"
+#include "base/timefmt.h"
 
 #include <cstdio>
 #include <ctime>
