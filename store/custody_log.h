@@ -7,6 +7,10 @@
 //   - entries are numbered 0, 1, 2 ... in commit order, with no gaps, and never change;
 //   - an entry that names an item (CustodyEvent::evidence) is found by
 //     entries_for_evidence in the same commit that appends it;
+//   - chains (DESIGN.md, "Gaps are visible offline"): the engine sets each appended
+//     entry's `prev` to the index of the newest earlier entry naming the same item and
+//     `case_prev` likewise for its case, whatever the caller put there, including for
+//     entries earlier in the same append_events/write commit;
 //   - roots and proofs are RFC 6962's over the exact leaf bytes (LogEntry::leaf).
 #pragma once
 
@@ -52,6 +56,9 @@ class CustodyLog {
   }
   // Indexes of the entries that name `evidence_id`, in order.
   virtual std::vector<std::uint64_t> entries_for_evidence(const std::string& evidence_id) const = 0;
+  // The index of the newest entry naming `case_number` (its case_prev chain leads back
+  // through every earlier one written since chains existed); nullopt when none.
+  virtual std::optional<std::uint64_t> newest_entry_for_case(const std::string& case_number) const = 0;
 
   // Error(invalid_argument) if size > log_size.
   virtual merkle::Hash log_root(std::uint64_t size) const = 0;

@@ -13,7 +13,8 @@
 //        ingest live in the case indexes, not here.
 //   custody entry    the leaf bytes themselves: compact JSON with keys in this order
 //                    {"time","actor","role","action","evidence"?,"case"?,
-//                     "record_hash"?,"sha256"?,"size"?,"detail"?}. No version byte:
+//                     "record_hash"?,"sha256"?,"size"?,"prev"?,"case_prev"?,
+//                     "detail"?}. No version byte:
 //                    the entry is what the Merkle leaf hashes, and auditors read it
 //                    as plain JSON. Two generations of ingest entries:
 //                      0.1-0.2: record_hash only; the content hash is bound to the log
@@ -22,6 +23,15 @@
 //                               and "size" (bytes), so a receipt ties the file to the
 //                               log with no trust in the TSA key.
 //                    Both verify; an entry that has sha256 must agree with its record.
+//                    Two generations of chaining, for every entry:
+//                      before chains: no "prev"/"case_prev" (bytes as they were);
+//                      chained:       "prev" = index of the newest earlier entry
+//                               naming the same item (absent on its ingest entry),
+//                               "case_prev" likewise for the case (absent on the
+//                               case's first entry). Set by the engine on append.
+//                    A store upgraded in place chains its new entries onto the old
+//                    ones; verify-bundle reports an item whose entries carry no prev
+//                    at all as unchained (a hint), not as a gap.
 //   user             v1: 0x01 {"name","role","created_at","disabled"?,"badge"?,
 //                         "unit"?,"certificate"?:{"number","valid_until"},
 //                         "last_seen"?}   keyed by SHA-256(token); optional keys
@@ -48,6 +58,9 @@
 //   checkpoint_ts size(8)                                   -> RFC 3161 token over root
 //   item_events   id          (dupsort)                     -> log index(8) of every
 //                 custody entry that names the item
+//   case_last     case bytes                                -> log index(8) of the
+//                 newest custody entry naming the case (since chains; created and
+//                 filled from the log when a writable open finds it missing)
 //   derived       kind 0x00 id                              -> derived value (media
 //                 record JSON, segment hashes, thumbnail blob id, holds ...)
 //   meta          "schema_version"                          -> "1"

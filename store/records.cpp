@@ -125,6 +125,8 @@ json::object CustodyEvent::to_json() const {
   if (record_hash) o["record_hash"] = *record_hash;
   if (sha256) o["sha256"] = *sha256;
   if (size) o["size"] = *size;
+  if (prev) o["prev"] = *prev;
+  if (case_prev) o["case_prev"] = *case_prev;
   if (detail) o["detail"] = *detail;
   return o;
 }
@@ -150,6 +152,15 @@ CustodyEvent CustodyEvent::decode(std::string_view leaf) {
     if (!z->is_uint64() && !(z->is_int64() && z->as_int64() >= 0)) throw Error(Errc::corrupt, "custody entry: bad size");
     e.size = z->to_number<std::uint64_t>();
   }
+  auto index_field = [&](const char* key) -> std::optional<std::uint64_t> {
+    auto* z = o.if_contains(key);
+    if (!z) return std::nullopt;
+    if (!z->is_uint64() && !(z->is_int64() && z->as_int64() >= 0))
+      throw Error(Errc::corrupt, std::string("custody entry: bad ") + key);
+    return z->to_number<std::uint64_t>();
+  };
+  e.prev = index_field("prev");
+  e.case_prev = index_field("case_prev");
   if (auto* d = o.if_contains("detail"); d && d->is_object()) e.detail = d->as_object();
   return e;
 }

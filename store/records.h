@@ -47,6 +47,12 @@ struct CustodyEvent {
   std::optional<std::string> sha256;       // hex SHA-256 of the content (ingest, since 0.3)
   std::optional<std::uint64_t> size;       // content bytes (ingest, since 0.3)
   std::optional<boost::json::object> detail;  // anything else worth keeping
+  // Chains (DESIGN.md, "Gaps are visible offline"): the index of the newest earlier
+  // entry naming the same item (`prev`; absent on its ingest entry) and the same case
+  // (`case_prev`; absent on the case's first entry). Set by the engine when it appends,
+  // never by callers; absent on entries written before chains existed.
+  std::optional<std::uint64_t> prev = std::nullopt;  // (encoded before "detail")
+  std::optional<std::uint64_t> case_prev = std::nullopt;
 
   std::string encode() const;  // compact JSON, fixed key order
   static CustodyEvent decode(std::string_view leaf);  // throws corrupt

@@ -89,9 +89,16 @@ struct BundleReport {
 // inclusion proof verifies to the checkpoint root (log_inconsistent); each item has
 // its ingest entry; the checkpoint's signature verifies with the bundle's log key or
 // `pinned_log_key` (a C2SP verifier key string) when given (signature_invalid).
+// Chains: each item's `prev` from its newest bundled entry reaches its ingest entry,
+// and the case's `case_prev` its first entry, through bundled entries only (a gap is
+// log_inconsistent, "chain broken", naming the chain and the missing index); the
+// case's membership replayed from the bundled entries is the manifest's items
+// (case_membership). A chain from before chains existed is the hint "unchained (older
+// store)" (kind bundle_unexpected), not a problem.
 // Bundle-only kinds: bundle_malformed (a problem: a path twice in the tar, whose
 // extraction would keep only the last copy; a manifest item that is not well formed);
-// hints bundle_unexpected (a file the manifest does not list) and key_differs (the
+// hints bundle_unexpected (a file the manifest does not list, or an unchained older
+// chain) and key_differs (the
 // bundle's log key is not the pinned one).
 // A bundle that cannot be read as a tar or lacks manifest.json throws
 // Error(corrupt); a tar_file that does not exist throws Error(not_found).

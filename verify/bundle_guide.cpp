@@ -27,8 +27,10 @@ Contents
   files/<sha256>         the evidence files, each named by the SHA-256 of its bytes
   tokens/<id>.tsr        RFC 3161 timestamp token of each item
   records/<id>.record    each item's record exactly as stored (a byte 0x01, then JSON)
-  custody.json           the custody entries of these items, each with its inclusion
-                         proof in the checkpoint below
+  custody.json           the custody entries of these items and of the case, each
+                         with its inclusion proof in the checkpoint below; "prev" and
+                         "case_prev" in an entry name the item's and the case's
+                         previous entry, so a left-out entry breaks a chain
   custody/<index>.leaf   the exact bytes of each custody entry
   checkpoint.txt         the signed checkpoint of the custody log
   checkpoint.tsr         RFC 3161 timestamp token over the checkpoint's root hash

@@ -79,6 +79,7 @@ struct BundleCheck {
   std::optional<note::Checkpoint> cp;
   std::map<std::uint64_t, CustodyEvent> events;  // only entries that prove
   std::set<std::string> listed_files;            // content the manifest lists
+  std::set<std::uint64_t> unproved;              // entries custody.json has that do not prove
 
   void problem(Problem p) {
     rep.ok = false;
@@ -224,6 +225,7 @@ void check_custody_entry(BundleCheck& c, const json::object& o) {
   auto leaf = from_base64(o.at("leaf").as_string());
   const std::string where = "custody entry " + std::to_string(i);
   ++c.rep.entries;
+  c.unproved.insert(i);  // until it proves
   if (!leaf) {
     c.problem(finding("", ProblemKind::log_inconsistent, where + ": leaf is not base64"));
     return;
@@ -269,7 +271,10 @@ void check_custody_entry(BundleCheck& c, const json::object& o) {
     c.problem(std::move(p));
     return;
   }
-  if (event) c.events.emplace(i, std::move(*event));
+  if (event) {
+    c.events.emplace(i, std::move(*event));
+    c.unproved.erase(i);
+  }
 }
 
 void check_custody(BundleCheck& c) {
@@ -418,6 +423,144 @@ void check_items(BundleCheck& c) {
   }
 }
 
+// Follows one chain (an item's `prev`, or a case's `case_prev`) from the newest
+// bundled entry on it back to where it starts. Every link must be in the bundle: an
+// entry left out of the bundle breaks the chain (log_inconsistent, naming the chain
+// and the missing index). A chain ending at an entry that `is_start` does not accept
+// began before chains existed (an older store): a hint, not a failure.
+template <class Next, class IsStart>
+void follow_chain(BundleCheck& c, const std::string& what, const std::string& evidence,
+                  const std::vector<std::uint64_t>& on_chain, Next next, IsStart is_start) {
+  if (on_chain.empty()) return;
+  std::set<std::uint64_t> reached;
+  std::uint64_t at = on_chain.back();  // the newest bundled entry on this chain
+  bool any_link = false;
+  for (;;) {
+    reached.insert(at);
+    const CustodyEvent& ev = c.events.at(at);
+    const std::optional<std::uint64_t> prev = next(ev);
+    if (!prev) {
+      if (!is_start(ev)) {
+        c.hint(finding(evidence, ProblemKind::bundle_unexpected,
+                       "unchained (older store): " + what + "'s entries up to " + std::to_string(at) +
+                           (any_link ? " were" : " (all of them) were") +
+                           " written before custody entries carried chains, so a gap there cannot be seen"));
+      }
+      break;
+    }
+    any_link = true;
+    if (c.unproved.count(*prev)) break;  // already a problem of its own
+    if (*prev >= at || !c.events.count(*prev)) {
+      auto p = finding(evidence, ProblemKind::log_inconsistent,
+                       "chain broken: " + what + "'s entry " + std::to_string(at) + " follows entry " +
+                           std::to_string(*prev) + ", which the bundle does not hold (or does not prove)");
+      p.log_index = *prev;
+      c.problem(std::move(p));
+      break;
+    }
+    at = *prev;
+  }
+  // Every bundled entry on the chain is one the walk reached: with entries proved into
+  // the checkpoint this holds unless the log itself is inconsistent.
+  for (auto i : on_chain) {
+    if (reached.count(i) || i < at) continue;
+    auto p = finding(evidence, ProblemKind::log_inconsistent,
+                     "chain broken: " + what + "'s entry " + std::to_string(i) +
+                         " is not on the chain from its newest entry");
+    p.log_index = i;
+    c.problem(std::move(p));
+  }
+}
+
+// Chains (DESIGN.md, "Gaps are visible offline"): each item's from its newest bundled
+// entry to its ingest entry, and the exported case's from its newest entry to its
+// first; then the case's membership replayed from the bundled entries (ingest with
+// the case, link, unlink) must be the manifest's items (case_membership).
+void check_chains(BundleCheck& c) {
+  std::set<std::string> listed;
+  try {
+    for (const auto& iv : c.manifest.at("items").as_array()) {
+      listed.insert(json::value_to<std::string>(iv.as_object().at("evidence")));
+    }
+  } catch (const std::exception&) {
+    return;  // check_items reported it
+  }
+  const std::string& case_number = c.rep.case_number;
+  for (const auto& id : listed) {
+    std::vector<std::uint64_t> on_chain;
+    for (const auto& [i, ev] : c.events) {
+      if (ev.evidence == id) on_chain.push_back(i);
+    }
+    follow_chain(
+        c, "item " + id, id, on_chain, [](const CustodyEvent& e) { return e.prev; },
+        [](const CustodyEvent& e) { return e.action == "ingest"; });
+  }
+  std::vector<std::uint64_t> case_chain;
+  for (const auto& [i, ev] : c.events) {
+    if (ev.case_number == case_number) case_chain.push_back(i);
+  }
+  // The case's first entry is the one without case_prev; the chain always starts
+  // there, so is_start accepts any entry with none, unless older entries naming the
+  // case lack it too (an older store).
+  const bool older_case_entries = [&] {
+    if (case_chain.empty()) return false;
+    std::uint64_t root = case_chain.back();
+    while (true) {
+      const auto& ev = c.events.at(root);
+      if (!ev.case_prev || !c.events.count(*ev.case_prev) || *ev.case_prev >= root) break;
+      root = *ev.case_prev;
+    }
+    for (auto i : case_chain) {
+      if (i < root && !c.events.at(i).case_prev) return true;
+    }
+    return false;
+  }();
+  follow_chain(
+      c, "case '" + case_number + "'", "", case_chain, [](const CustodyEvent& e) { return e.case_prev; },
+      [&](const CustodyEvent&) { return !older_case_entries; });
+
+  // An entry that does not prove is a problem already; replaying without it would
+  // only repeat that.
+  if (!c.unproved.empty()) return;
+  // Membership replay, in log order. An ingest entry puts its item in the entry's case
+  // and in every case its record lists, when the bundled record hashes to the entry's
+  // record_hash (records made before 0.3 could list several cases).
+  std::set<std::string> members;
+  for (const auto& [i, ev] : c.events) {
+    if (!ev.evidence) continue;
+    if (ev.action == "ingest") {
+      bool in = ev.case_number == case_number;
+      if (const auto* rec = c.get(record_path(*ev.evidence)); rec && ev.record_hash &&
+                                                             Sha256::of(*rec).hex() == *ev.record_hash) {
+        try {
+          for (const auto& k : EvidenceRecord::decode(as_bytes(*rec)).cases) in = in || k == case_number;
+        } catch (const std::exception&) {
+          // check_item_record reports it
+        }
+      }
+      if (in) members.insert(*ev.evidence);
+    } else if (ev.action == "link" && ev.case_number == case_number) {
+      members.insert(*ev.evidence);
+    } else if (ev.action == "unlink" && ev.case_number == case_number) {
+      members.erase(*ev.evidence);
+    }
+  }
+  for (const auto& id : listed) {
+    if (!members.count(id)) {
+      c.problem(finding(id, ProblemKind::case_membership,
+                        "the manifest lists " + id + " in case '" + case_number +
+                            "', but the bundled custody entries do not put it there (or an unlink took it out)"));
+    }
+  }
+  for (const auto& id : members) {
+    if (!listed.count(id)) {
+      c.problem(finding(id, ProblemKind::case_membership,
+                        "the bundled custody entries put " + id + " in case '" + case_number +
+                            "', but the manifest does not list it"));
+    }
+  }
+}
+
 // Content the manifest does not list.
 void check_unlisted(BundleCheck& c) {
   for (const auto& [name, seen] : c.contents) {
@@ -441,6 +584,7 @@ BundleReport verify_bundle(const std::filesystem::path& tar_file, const std::opt
   check_custody(c);
   check_file_names(c);
   check_items(c);
+  check_chains(c);
   check_unlisted(c);
   return std::move(c.rep);
 }

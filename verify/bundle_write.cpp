@@ -10,6 +10,7 @@
 #include <ctime>
 #include <exception>
 #include <map>
+#include <set>
 
 #include "base/error.h"
 #include "base/timefmt.h"
@@ -184,6 +185,26 @@ void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, co
       entries.emplace(i, std::move(x));
     }
     items.push_back(std::move(it));
+  }
+  // The case's own chain (case_prev): every entry naming the case within the
+  // checkpoint, including those about items no longer in it, so that verify-bundle can
+  // follow the chain from the newest back to the case's first entry and replay
+  // membership. Entries written before chains stop the walk (they have no case_prev).
+  {
+    std::optional<std::uint64_t> at = index.newest_entry_for_case(case_number);
+    std::set<std::uint64_t> walked;
+    while (at && walked.insert(*at).second) {
+      const auto i = *at;
+      auto e = index.log_entry(i);
+      if (!e) throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " is missing");
+      at = CustodyEvent::decode(e->leaf).case_prev;
+      if (i >= cp->size || entries.count(i)) continue;
+      ExportEntry x{i, std::move(e->leaf), index.inclusion_proof(i, cp->size)};
+      if (!merkle::verify_inclusion(merkle::leaf_hash(as_bytes(x.leaf)), i, cp->size, x.proof, cp->root)) {
+        throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " does not prove into the checkpoint");
+      }
+      entries.emplace(i, std::move(x));
+    }
   }
   // Content: present, and of the recorded size, before we start.
   std::map<ContentId, std::pair<std::uint64_t, std::string>> files;  // id -> size, version

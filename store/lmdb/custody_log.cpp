@@ -29,7 +29,20 @@ merkle::SubtreeSource LmdbIndex::Impl::subtrees(const Txn& t) const {
 LmdbIndex::Impl::Appender::Appender(Impl& impl, Txn& t)
     : impl_(impl), t_(t), next_(impl.next_log_index(t)), frontier_(merkle::Frontier::load(impl.subtrees(t), next_)) {}
 
-std::uint64_t LmdbIndex::Impl::Appender::append(const CustodyEvent& e) {
+std::uint64_t LmdbIndex::Impl::Appender::append(const CustodyEvent& event) {
+  // Chains: the engine, not the caller, says which entry came before. Earlier appends
+  // in this transaction (a group-commit batch) are already in item_events/case_last.
+  CustodyEvent e = event;
+  e.prev.reset();
+  e.case_prev.reset();
+  if (e.evidence) {
+    lmdb::Cursor c(t_, impl_.item_events);
+    MDB_val k = val(*e.evidence), v{};
+    if (c.get(k, v, MDB_SET_KEY) && c.get(k, v, MDB_LAST_DUP)) e.prev = from_be64(lmdb::bytes(v));
+  }
+  if (e.case_number && impl_.has_case_last) {
+    if (auto v = t_.get(impl_.case_last, val(*e.case_number))) e.case_prev = from_be64(lmdb::bytes(*v));
+  }
   const std::string leaf = e.encode();
   const std::uint64_t index = next_++;
   auto k = be64(index);
@@ -39,6 +52,7 @@ std::uint64_t LmdbIndex::Impl::Appender::append(const CustodyEvent& e) {
     t_.put(impl_.tree, val(key), val(h));
   });
   if (e.evidence) t_.put(impl_.item_events, val(*e.evidence), val(k));
+  if (e.case_number && impl_.has_case_last) t_.put(impl_.case_last, val(*e.case_number), val(k));
   return index;
 }
 
@@ -72,6 +86,23 @@ std::vector<std::uint64_t> LmdbIndex::entries_for_evidence(const std::string& ev
     std::vector<std::uint64_t> out;
     for (auto& v : impl_->dup_values(t, impl_->item_events, evidence_id)) out.push_back(from_be64(as_bytes(v)));
     return out;
+  });
+}
+
+std::optional<std::uint64_t> LmdbIndex::newest_entry_for_case(const std::string& case_number) const {
+  return impl_->read([&](Txn& t) -> std::optional<std::uint64_t> {
+    if (!impl_->has_case_last) {
+      // An older store opened read-only: no case_last yet; find it in the log.
+      lmdb::Cursor c(t, impl_->log);
+      MDB_val k{}, v{};
+      for (bool ok = c.get(k, v, MDB_LAST); ok; ok = c.get(k, v, MDB_PREV)) {
+        if (CustodyEvent::decode(lmdb::chars(v)).case_number == case_number) return from_be64(lmdb::bytes(k));
+      }
+      return std::nullopt;
+    }
+    auto v = t.get(impl_->case_last, val(case_number));
+    if (!v) return std::nullopt;
+    return from_be64(lmdb::bytes(*v));
   });
 }
 

@@ -125,6 +125,29 @@ LmdbIndex::LmdbIndex(const Layout& layout, OpenMode mode, std::size_t initial_ma
       lmdb::check(r, "mdb_dbi_open");
       impl_->dbs[spec.name] = dbi;
     }
+    {
+      // case_last (since chains): opened apart because older stores lack it. A
+      // read-only open of such a store leaves it absent (nothing is appended); a
+      // writable one creates it and fills it from the log, so the first new entry
+      // naming an old case still gets case_prev.
+      MDB_dbi dbi{};
+      int r = mdb_dbi_open(t.get(), "case_last", 0, &dbi);
+      if (r == MDB_NOTFOUND && !impl_->read_only) {
+        lmdb::check(mdb_dbi_open(t.get(), "case_last", MDB_CREATE, &dbi), "mdb_dbi_open");
+        impl_->case_last = dbi;
+        impl_->has_case_last = true;
+        lmdb::Cursor c(t, impl_->db("log"));
+        MDB_val k{}, v{};
+        for (bool ok = c.get(k, v, MDB_FIRST); ok; ok = c.get(k, v, MDB_NEXT)) {
+          auto e = CustodyEvent::decode(lmdb::chars(v));
+          if (e.case_number) t.put(dbi, val(*e.case_number), lmdb::val(lmdb::bytes(k)));
+        }
+      } else if (r != MDB_NOTFOUND) {
+        lmdb::check(r, "mdb_dbi_open");
+        impl_->case_last = dbi;
+        impl_->has_case_last = true;
+      }
+    }
     auto& m = *impl_;
     m.meta = m.db("meta"), m.evidence = m.db("evidence"), m.timestamps = m.db("timestamps");
     m.case_items = m.db("case_items"), m.item_cases = m.db("item_cases"), m.content = m.db("content");

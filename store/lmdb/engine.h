@@ -66,6 +66,9 @@ struct LmdbIndex::Impl {
   MDB_dbi meta{}, evidence{}, timestamps{}, case_items{}, item_cases{}, content{}, by_officer{}, by_device{},
       by_time{}, users{}, user_names{}, uploads{}, log{}, tree{}, checkpoints{}, checkpoint_ts{}, item_events{},
       derived{};
+  // case bytes -> log index(8) of the newest entry naming the case (case_prev).
+  MDB_dbi case_last{};
+  bool has_case_last = false;
   std::mutex write_mu;            // one writer at a time (LMDB allows one anyway)
   mutable std::shared_mutex resize_mu;  // shared by every txn; exclusive to resize the map
   // Read transactions between uses, reset (mdb_txn_reset). Renewing one reuses its

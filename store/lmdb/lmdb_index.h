@@ -43,6 +43,7 @@ class LmdbIndex final : public Index {
   std::uint64_t log_size() const override;
   std::vector<LogEntry> log_entries(std::uint64_t start, std::uint64_t end) const override;
   std::vector<std::uint64_t> entries_for_evidence(const std::string& evidence_id) const override;
+  std::optional<std::uint64_t> newest_entry_for_case(const std::string& case_number) const override;
   merkle::Hash log_root(std::uint64_t size) const override;
   std::vector<merkle::Hash> inclusion_proof(std::uint64_t index, std::uint64_t size) const override;
   std::vector<merkle::Hash> consistency_proof(std::uint64_t old_size, std::uint64_t new_size) const override;
