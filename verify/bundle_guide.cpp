@@ -112,7 +112,7 @@ Step 5. The checkpoint is signed by the log key
     t += R"GUIDE(
 Step 6. The checkpoint was timestamped
   checkpoint.tsr is an RFC 3161 token over the root hash (line 3 of checkpoint.txt):
-    openssl ts -verify -digest "$(sed -n 3p checkpoint.txt | base64 -d | od -An -v -tx1 | tr -d ' \n')" -in checkpoint.tsr -CAfile keys/tsa-ca.pem
+    openssl ts -verify -digest "$(sed -n 3p checkpoint.txt | base64 -d | od -An -v -tx1 | tr -d ' \n')" -in checkpoint.tsr -CAfile tsa-ca.pem
   must print "Verification: OK".
 )GUIDE";
   }

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <lmdb.h>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/index.h"
 #include "store/lmdb/lmdb_index.h"
 #include "tests/store/store_fixture.h"
