@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <utility>
+#include <vector>
 
 #include "base/codec.h"
 #include "base/error.h"
@@ -72,56 +74,54 @@ std::size_t ScratchFile::read_at(std::uint64_t offset, std::span<std::uint8_t> o
   }
 }
 
-std::vector<std::uint8_t> ScratchFile::read_all(std::size_t cap) const {
-  const int fd = fd_ >= 0 ? fd_ : ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(Errc::io_error, "open " + path_.string() + ": " + std::strerror(errno));
+namespace {
+
+// Reads the whole file from its start in pieces of up to `piece` bytes, calling
+// fn(bytes) for each: through `own_fd` when the scratch file is open, else by opening
+// `path` (and closing it again).
+template <class Fn>
+void read_whole(int own_fd, const std::filesystem::path& path, std::size_t piece, Fn&& fn) {
+  const int fd = own_fd >= 0 ? own_fd : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(Errc::io_error, "open " + path.string() + ": " + std::strerror(errno));
   struct Closer {
     int fd;
     bool own;
     ~Closer() {
       if (own) ::close(fd);
     }
-  } closer{fd, fd != fd_};
-  std::vector<std::uint8_t> out;
-  std::uint8_t buf[65536];
+  } closer{fd, fd != own_fd};
+  std::vector<std::uint8_t> buf(piece);
   for (std::uint64_t off = 0;;) {
-    const ssize_t n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(off));
+    const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(off));
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw Error(Errc::io_error, "read " + path_.string() + ": " + std::strerror(errno));
+      throw Error(Errc::io_error, "read " + path.string() + ": " + std::strerror(errno));
     }
-    if (n == 0) break;
-    if (out.size() + static_cast<std::size_t>(n) > cap)
-      throw Error(Errc::invalid_argument, path_.string() + " is larger than " + std::to_string(cap) + " bytes");
-    out.insert(out.end(), buf, buf + n);
+    if (n == 0) return;
+    fn(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)));
     off += static_cast<std::uint64_t>(n);
   }
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> ScratchFile::read_all(std::size_t cap) const {
+  std::vector<std::uint8_t> out;
+  read_whole(fd_, path_, 65536, [&](std::span<const std::uint8_t> piece) {
+    if (out.size() + piece.size() > cap)
+      throw Error(Errc::invalid_argument, path_.string() + " is larger than " + std::to_string(cap) + " bytes");
+    out.insert(out.end(), piece.begin(), piece.end());
+  });
   return out;
 }
 
 std::pair<ContentId, std::uint64_t> ScratchFile::digest() const {
-  const int fd = fd_ >= 0 ? fd_ : ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(Errc::io_error, "cannot read " + path_.string() + ": " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    bool own;
-    ~Closer() {
-      if (own) ::close(fd);
-    }
-  } closer{fd, fd != fd_};
   Sha256 h;
   std::uint64_t size = 0;
-  std::vector<std::uint8_t> buf(1 << 20);
-  for (;;) {
-    const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(size));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw Error(Errc::io_error, "read " + path_.string() + ": " + std::strerror(errno));
-    }
-    if (n == 0) break;
-    h.update(std::span(buf.data(), static_cast<std::size_t>(n)));
-    size += static_cast<std::uint64_t>(n);
-  }
+  read_whole(fd_, path_, std::size_t{1} << 20, [&](std::span<const std::uint8_t> piece) {
+    h.update(piece);
+    size += piece.size();
+  });
   return {h.finish(), size};
 }
 

@@ -4,11 +4,20 @@
 #include <string>
 
 #include "store/blob_store.h"
+#include "store/data_dir.h"
 #include "store/ids.h"
 #include "store/index.h"
 #include "base/timefmt.h"
+#include "tests/tempdir.h"
 
 namespace evidence::test {
+
+// A fresh, empty data directory (as `evidenced init` lays it out, without keys).
+struct DataDir {
+  TempDir tmp;
+  Layout layout{tmp / "data"};
+  DataDir() { create_data_directory(layout); }
+};
 
 inline NewEvidence new_item(const BlobInfo& blob, std::vector<std::string> cases = {},
                             std::string officer = "officer-1", std::string device = "cam-7",

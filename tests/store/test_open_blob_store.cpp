@@ -8,6 +8,7 @@
 #include "store/data_dir.h"
 #include "base/error.h"
 #include "store/s3/open_blob_store.h"
+#include "tests/store/store_fixture.h"
 #include "tests/tempdir.h"
 
 using namespace evidence;
@@ -15,10 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Instance {
-  test::TempDir tmp;
-  Layout layout{tmp / "data"};
-  Instance() { create_data_directory(layout); }
+struct Instance : test::DataDir {
   void config(const std::string& text) const { std::ofstream(layout.blob_config()) << text; }
 };
 

@@ -8,6 +8,7 @@
 #include "store/data_dir.h"
 #include "base/error.h"
 #include "store/partial_uploads.h"
+#include "tests/store/store_fixture.h"
 #include "tests/tempdir.h"
 
 using namespace evidence;
@@ -15,11 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Instance {
-  test::TempDir tmp;
-  Layout layout{tmp / "data"};
-  Instance() { create_data_directory(layout); }
-};
+using Instance = test::DataDir;
 
 }  // namespace
 

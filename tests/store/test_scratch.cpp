@@ -7,6 +7,7 @@
 #include "store/data_dir.h"
 #include "base/error.h"
 #include "store/scratch.h"
+#include "tests/store/store_fixture.h"
 #include "tests/tempdir.h"
 
 using namespace evidence;
@@ -14,11 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Instance {
-  test::TempDir tmp;
-  Layout layout{tmp / "data"};
-  Instance() { create_data_directory(layout); }
-};
+using Instance = test::DataDir;
 
 std::size_t entries(const fs::path& dir) {
   std::size_t n = 0;
