@@ -4,7 +4,7 @@
 //
 // Why our own: no C++ S3 SDK is packaged in Debian, and the store needs only a dozen
 // calls. The signer is split into pure functions so the published AWS test vectors
-// pin it down without a network (tests/ingest/test_s3_sigv4.cpp).
+// pin it down without a network (tests/store/test_s3_sigv4.cpp).
 //
 // Thread-safety: one S3Client may be used from many threads at once; each request
 // takes its own connection from the pool.
