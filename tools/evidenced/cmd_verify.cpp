@@ -22,7 +22,6 @@ namespace evidence::cli {
 
 namespace {
 
-std::string human_bytes(std::uint64_t n) { return evidence::human_bytes(static_cast<double>(n)); }
 
 void print_finding(std::ostream& out, const char* label, const Problem& p) {
   out << label << " " << problem_kind_name(p.kind);
