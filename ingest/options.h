@@ -30,6 +30,7 @@ struct ServeOptions {
   unsigned max_uploads_per_user = 8;  // concurrent upload requests per user (429 beyond)
   std::string tsa_url;                // empty: the embedded TSA
   std::filesystem::path tsa_ca_file;  // outside TSA's CA (PEM) for receipts and /keys
+  std::filesystem::path tsa_tls_ca_file;  // https TSA: CA bundle for its TLS certificate; empty: system roots
   std::chrono::seconds header_timeout{30};   // whole request header, also keep-alive idle
   std::chrono::seconds body_timeout{60};     // per body chunk: cuts off slow senders
   std::chrono::seconds write_timeout{60};

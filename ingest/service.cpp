@@ -72,7 +72,8 @@ Service::Service(const ServeOptions& options)
   if (!options_.tsa_url.empty()) {
     if (options_.tsa_ca_file.empty()) throw Error(Errc::invalid_argument, "--tsa-url needs --tsa-ca");
     tsa_ca_pem_ = read_text_file(options_.tsa_ca_file);
-    outside_tsa_ = std::make_unique<HttpTimeStamper>(options_.tsa_url, tsa_ca_pem_);
+    outside_tsa_ = std::make_unique<HttpTimeStamper>(options_.tsa_url, tsa_ca_pem_, std::chrono::seconds(15),
+                                                     options_.tsa_tls_ca_file);
     stamper_ = outside_tsa_.get();
   } else {
     stamper_ = embedded_tsa_.get();

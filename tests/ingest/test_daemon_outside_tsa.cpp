@@ -1,7 +1,9 @@
-// --tsa-url: the daemon time-stamps through an outside RFC 3161 TSA over HTTP. The
-// outside TSA here is `openssl ts -reply` behind a tiny loopback HTTP server, signing
-// with a second instance's TSA key (so its CA differs from the daemon's own).
+// --tsa-url: the daemon time-stamps through an outside RFC 3161 TSA over HTTP or
+// HTTPS. The outside TSA here is `openssl ts -reply` behind a tiny loopback HTTP(S)
+// server, signing with a second instance's TSA key (so its CA differs from the
+// daemon's own).
 #include <catch2/catch.hpp>
+#include <openssl/ssl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,9 +21,40 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A test CA and a server certificate for 127.0.0.1 signed by it, made with the
+// openssl command line: what an agency's own https TSA would present.
+struct TlsFiles {
+  fs::path ca, cert, key;
+};
+TlsFiles make_tls_files(const fs::path& dir, const std::string& ip = "127.0.0.1") {
+  fs::create_directories(dir);
+  TlsFiles f{dir / "ca.pem", dir / "server.pem", dir / "server.key"};
+  const auto ca_key = dir / "ca.key", csr = dir / "server.csr", ext = dir / "ext.cnf";
+  REQUIRE(run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                       "-nodes", "-keyout", ca_key.string(), "-out", f.ca.string(), "-subj", "/CN=test tls ca",
+                       "-days", "2"})
+              .exit_code == 0);
+  REQUIRE(run_process({"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                       "-keyout", f.key.string(), "-out", csr.string(), "-subj", "/CN=tsa.test"})
+              .exit_code == 0);
+  { std::ofstream(ext) << "subjectAltName = IP:" << ip << "\n"; }
+  REQUIRE(run_process({"/usr/bin/openssl", "x509", "-req", "-in", csr.string(), "-CA", f.ca.string(), "-CAkey",
+                       ca_key.string(), "-CAcreateserial", "-out", f.cert.string(), "-days", "2", "-extfile",
+                       ext.string()})
+              .exit_code == 0);
+  return f;
+}
+
 class OpensslTsaServer {
  public:
-  OpensslTsaServer(fs::path work, fs::path cert, fs::path key) : work_(std::move(work)), cert_(std::move(cert)), key_(std::move(key)) {
+  // With `tls`, the server speaks HTTPS with tls->cert and tls->key.
+  OpensslTsaServer(fs::path work, fs::path cert, fs::path key, std::optional<TlsFiles> tls = std::nullopt)
+      : work_(std::move(work)), cert_(std::move(cert)), key_(std::move(key)) {
+    if (tls) {
+      ctx_ = SSL_CTX_new(TLS_server_method());
+      REQUIRE(SSL_CTX_use_certificate_chain_file(ctx_, tls->cert.c_str()) == 1);
+      REQUIRE(SSL_CTX_use_PrivateKey_file(ctx_, tls->key.c_str(), SSL_FILETYPE_PEM) == 1);
+    }
     { std::ofstream(work_ / "serial") << "01\n"; }
     std::ofstream(work_ / "tsa.cnf") << "[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\nserial = " << (work_ / "serial").string()
                                      << "\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\n"
@@ -42,25 +75,43 @@ class OpensslTsaServer {
     ::shutdown(fd_, SHUT_RDWR);
     ::close(fd_);
     thread_.join();
+    if (ctx_) SSL_CTX_free(ctx_);
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/tsr"; }
+  std::string url() const {
+    return std::string(ctx_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + "/tsr";
+  }
   int answered() const { return answered_; }
+  int handshakes() const { return handshakes_; }
 
  private:
   void run() {
     while (!stop_) {
       const int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
-      serve_one(c);
+      if (ctx_) {
+        SSL* ssl = SSL_new(ctx_);
+        SSL_set_fd(ssl, c);
+        if (SSL_accept(ssl) == 1) {
+          ++handshakes_;
+          serve_one([ssl](char* b, std::size_t n) { return static_cast<ssize_t>(SSL_read(ssl, b, static_cast<int>(n))); },
+                    [ssl](const std::string& out) { SSL_write(ssl, out.data(), static_cast<int>(out.size())); });
+          SSL_shutdown(ssl);
+        }
+        SSL_free(ssl);
+      } else {
+        serve_one([c](char* b, std::size_t n) { return ::recv(c, b, n, 0); },
+                  [c](const std::string& out) { ::send(c, out.data(), out.size(), MSG_NOSIGNAL); });
+      }
       ::close(c);
     }
   }
-  void serve_one(int c) {
+  template <class Recv, class Send>
+  void serve_one(Recv recv, Send send) {
     std::string in;
     char buf[4096];
     std::size_t need = std::string::npos;
     while (need == std::string::npos || in.size() < need) {
-      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      const ssize_t n = recv(buf, sizeof buf);
       if (n <= 0) return;
       in.append(buf, static_cast<std::size_t>(n));
       const auto end = in.find("\r\n\r\n");
@@ -85,14 +136,15 @@ class OpensslTsaServer {
     // Counted before the answer goes out: the daemon may act on it, and the test
     // look at the count, before this thread runs again.
     if (r.exit_code == 0) ++answered_;
-    ::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+    send(resp);
   }
 
   fs::path work_, cert_, key_;
   int fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
-  std::atomic<int> answered_{0};
+  std::atomic<int> answered_{0}, handshakes_{0};
+  SSL_CTX* ctx_ = nullptr;
   std::thread thread_;
 };
 
@@ -180,4 +232,62 @@ TEST_CASE("serve with an outside TSA but no --tsa-ca is a usage error", "[daemon
                        {}, {}, 30);
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("--tsa-ca") != std::string::npos);
+}
+
+TEST_CASE("an https outside TSA time-stamps when its TLS certificate chains to --tsa-tls-ca", "[daemon][tsa]") {
+  TempDir dir;
+  const fs::path other = dir.path() / "other-instance";
+  REQUIRE(run_process({EVIDENCED_PATH, "init", "--data", other.string()}).exit_code == 0);
+  const TlsFiles tls = make_tls_files(dir.path() / "tls");
+  fs::create_directories(dir.path() / "tsa-work");
+  OpensslTsaServer tsa(dir.path() / "tsa-work", other / "keys" / "tsa.pem", other / "keys" / "tsa.key", tls);
+  REQUIRE(tsa.url().rfind("https://", 0) == 0);
+  Daemon d(dir.path() / "data", {"--tsa-url", tsa.url(), "--tsa-ca", (other / "keys" / "tsa-ca.pem").string(),
+                                 "--tsa-tls-ca", tls.ca.string()});
+  auto r = http("POST", d.api("/evidence?officer=o&device=c"), d.admin_token(), "over https");
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  CHECK(tsa.handshakes() >= 1);
+  CHECK(tsa.answered() >= 1);
+  CHECK(obj(r)["tsa_ca_pem"].as_string() == read_file(other / "keys" / "tsa-ca.pem"));
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("an https outside TSA whose TLS certificate does not verify gets 503 and commits nothing", "[daemon][tsa]") {
+  TempDir dir;
+  const fs::path other = dir.path() / "other-instance";
+  REQUIRE(run_process({EVIDENCED_PATH, "init", "--data", other.string()}).exit_code == 0);
+  const TlsFiles tls = make_tls_files(dir.path() / "tls");
+  // A second CA the daemon trusts, which did not sign the server's certificate; and a
+  // certificate from the right CA but for another address.
+  const TlsFiles stranger = make_tls_files(dir.path() / "stranger");
+  const TlsFiles wrong_name = make_tls_files(dir.path() / "wrong-name", "127.0.0.2");
+  for (const auto& [served, trusted] : {std::pair{tls, stranger.ca}, std::pair{wrong_name, wrong_name.ca}}) {
+    fs::remove_all(dir.path() / "tsa-work");
+    fs::create_directories(dir.path() / "tsa-work");
+    OpensslTsaServer tsa(dir.path() / "tsa-work", other / "keys" / "tsa.pem", other / "keys" / "tsa.key", served);
+    Daemon d(dir.path() / "data", {"--tsa-url", tsa.url(), "--tsa-ca", (other / "keys" / "tsa-ca.pem").string(),
+                                   "--tsa-tls-ca", trusted.string()});
+    auto r = http("POST", d.api("/evidence?officer=o&device=c"), d.admin_token(), "no trust");
+    INFO(r.body);
+    CHECK(r.status == 503);
+    CHECK(obj(r)["error"].as_string() == "unavailable");
+    CHECK(r.body.find("TLS") != std::string::npos);
+    CHECK(tsa.answered() == 0);
+    CHECK(obj(http("GET", d.api("/search"), d.admin_token()))["items"].as_array().empty());
+    CHECK(d.stop() == 0);
+  }
+}
+
+TEST_CASE("--tsa-tls-ca with a plain http TSA is a usage error", "[daemon][tsa]") {
+  TempDir dir;
+  const fs::path other = dir.path() / "other-instance";
+  REQUIRE(run_process({EVIDENCED_PATH, "init", "--data", other.string()}).exit_code == 0);
+  REQUIRE(run_process({EVIDENCED_PATH, "init", "--data", (dir.path() / "data").string()}).exit_code == 0);
+  auto r = run_process({EVIDENCED_PATH, "serve", "--data", (dir.path() / "data").string(), "--listen", "127.0.0.1:0",
+                        "--tsa-url", "http://127.0.0.1:1/tsr", "--tsa-ca", (other / "keys" / "tsa-ca.pem").string(),
+                        "--tsa-tls-ca", (other / "keys" / "tsa-ca.pem").string()},
+                       {}, {}, 30);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--tsa-tls-ca") != std::string::npos);
 }

@@ -16,7 +16,7 @@ namespace {
 const ingest::ServeOptions kDefaults{};
 
 struct ServeArgs {
-  std::string data, listen = "127.0.0.1:8443", tls_cert, tls_key, tsa_url, tsa_ca;
+  std::string data, listen = "127.0.0.1:8443", tls_cert, tls_key, tsa_url, tsa_ca, tsa_tls_ca;
   unsigned threads = kDefaults.io_threads, workers = kDefaults.worker_threads,
            max_connections = kDefaults.max_connections, max_uploads_per_user = kDefaults.max_uploads_per_user,
            max_exports = kDefaults.max_exports;
@@ -65,7 +65,8 @@ std::function<int()> add_serve(CLI::App& app) {
       ->check(CLI::Range(1u, 64u));
   cmd->add_option("--max-uploads-per-user", a->max_uploads_per_user, "concurrent uploads per user (0: no cap)")
       ->capture_default_str();
-  cmd->add_option("--tsa-url", a->tsa_url, "outside RFC 3161 TSA (http://...) instead of the embedded one; needs --tsa-ca");
+  cmd->add_option("--tsa-url", a->tsa_url, "outside RFC 3161 TSA (http:// or https://) instead of the embedded one; needs --tsa-ca");
+  cmd->add_option("--tsa-tls-ca", a->tsa_tls_ca, "CA bundle (PEM) the https TSA's server certificate must chain to (default: the system's roots)");
   cmd->add_option("--tsa-ca", a->tsa_ca, "CA certificate (PEM) of the outside TSA: its tokens are checked against it before anything is stored");
   cmd->add_option("--upload-expiry", a->upload_expiry_s, "seconds a partial tus upload is kept")->capture_default_str();
   cmd->add_option("--header-timeout", a->header_timeout_s, "seconds to receive a request header (and keep-alive idle)")
@@ -110,6 +111,7 @@ std::function<int()> add_serve(CLI::App& app) {
     }
     o.tsa_url = a->tsa_url;
     o.tsa_ca_file = a->tsa_ca;
+    o.tsa_tls_ca_file = a->tsa_tls_ca;
     o.upload_expiry = std::chrono::seconds(a->upload_expiry_s);
     o.header_timeout = std::chrono::seconds(a->header_timeout_s);
     o.body_timeout = std::chrono::seconds(a->body_timeout_s);
