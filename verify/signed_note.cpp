@@ -15,7 +15,6 @@ namespace {
 
 // U+2014 EM DASH followed by a space starts every signature line.
 constexpr std::string_view kSigPrefix = "\xE2\x80\x94 ";
-constexpr std::uint8_t kAlgEd25519 = 0x01;
 // C2SP lets a verifier stop after this many signature lines (as the Go reference does).
 constexpr std::size_t kMaxSignatures = 100;
 
@@ -51,19 +50,22 @@ bool valid_note_chars(std::string_view s) {
   return true;
 }
 
-// A key name: non-empty, no '+', no whitespace, no control characters (C2SP).
-bool valid_name(std::string_view name) {
+}  // namespace
+
+bool valid_key_name(std::string_view name) {
   if (name.empty() || !valid_note_chars(name)) return false;
   for (char c : name)
     if (c == '+' || c == ' ' || c == '\n' || c == '\t') return false;
   return true;
 }
 
-std::array<std::uint8_t, 4> compute_key_id(std::string_view name,
-                                           const std::array<std::uint8_t, 32>& public_key) {
+namespace {
+
+std::array<std::uint8_t, 4> compute_key_id(std::string_view name, const std::array<std::uint8_t, 32>& public_key,
+                                           std::uint8_t type = kTypeEd25519) {
   Sha256 h;
   h.update(name);
-  const std::uint8_t sep[2] = {0x0A, kAlgEd25519};
+  const std::uint8_t sep[2] = {0x0A, type};
   h.update(std::span<const std::uint8_t>(sep, 2));
   h.update(std::span<const std::uint8_t>(public_key));
   ContentId d = h.finish();
@@ -161,10 +163,13 @@ bool ed25519_verify(const std::array<std::uint8_t, 32>& public_key,
   return ok;
 }
 
-Verifier Verifier::for_key(std::string name, const std::array<std::uint8_t, 32>& public_key) {
-  if (!valid_name(name)) throw Error(Errc::invalid_argument, "invalid note key name: " + name);
+Verifier Verifier::for_key(std::string name, const std::array<std::uint8_t, 32>& public_key, std::uint8_t type) {
+  if (!valid_key_name(name)) throw Error(Errc::invalid_argument, "invalid note key name: " + name);
+  if (type != kTypeEd25519 && type != kTypeCosignatureV1)
+    throw Error(Errc::invalid_argument, "unknown verifier key type " + std::to_string(type));
   Verifier v;
-  v.key_id = compute_key_id(name, public_key);
+  v.type = type;
+  v.key_id = compute_key_id(name, public_key, type);
   v.public_key = public_key;
   v.name = std::move(name);
   return v;
@@ -178,14 +183,16 @@ std::optional<Verifier> Verifier::parse(std::string_view vkey) {
   std::string_view name = vkey.substr(0, p1);
   std::string_view id_hex = vkey.substr(p1 + 1, p2 - p1 - 1);
   std::string_view key_b64 = vkey.substr(p2 + 1);
-  if (!valid_name(name) || id_hex.size() != 8) return std::nullopt;
+  if (!valid_key_name(name) || id_hex.size() != 8) return std::nullopt;
   auto id = from_hex(id_hex);
   auto key = from_base64(key_b64);
-  if (!id || !key || key->size() != 33 || (*key)[0] != kAlgEd25519) return std::nullopt;
+  if (!id || !key || key->size() != 33 || ((*key)[0] != kTypeEd25519 && (*key)[0] != kTypeCosignatureV1))
+    return std::nullopt;
   Verifier v;
   v.name = std::string(name);
+  v.type = (*key)[0];
   std::copy(key->begin() + 1, key->end(), v.public_key.begin());
-  v.key_id = compute_key_id(v.name, v.public_key);
+  v.key_id = compute_key_id(v.name, v.public_key, v.type);
   if (!std::equal(v.key_id.begin(), v.key_id.end(), id->begin())) return std::nullopt;
   return v;
 }
@@ -193,7 +200,7 @@ std::optional<Verifier> Verifier::parse(std::string_view vkey) {
 std::string Verifier::to_string() const {
   Bytes key;
   key.reserve(33);
-  key.push_back(kAlgEd25519);
+  key.push_back(type);
   key.insert(key.end(), public_key.begin(), public_key.end());
   return name + "+" + to_hex(key_id) + "+" + to_base64(key);
 }
@@ -207,7 +214,7 @@ std::string sign(std::string_view text, std::string_view name, const Ed25519Key&
   // (Go's note.Open and others split at the last blank line).
   if (text.find("\n\n") != std::string_view::npos)
     throw Error(Errc::invalid_argument, "note text must not contain blank lines");
-  if (!valid_name(name)) throw Error(Errc::invalid_argument, "invalid note key name");
+  if (!valid_key_name(name)) throw Error(Errc::invalid_argument, "invalid note key name");
   auto pub = key.public_key();
   auto id = compute_key_id(name, pub);
   auto sig = key.sign(as_bytes(text));
@@ -226,7 +233,7 @@ std::string sign(std::string_view text, std::string_view name, const Ed25519Key&
 }
 
 std::optional<std::string> open(std::string_view note, const Verifier& verifier) {
-  if (!valid_note_chars(note)) return std::nullopt;
+  if (verifier.type != kTypeEd25519 || !valid_note_chars(note)) return std::nullopt;
   // The signature block is everything after the last blank line.
   auto split = note.rfind("\n\n");
   if (split == std::string_view::npos) return std::nullopt;
@@ -247,7 +254,7 @@ std::optional<std::string> open(std::string_view note, const Verifier& verifier)
     if (sp == std::string_view::npos) return std::nullopt;
     std::string_view name = line.substr(0, sp);
     auto blob = from_base64(line.substr(sp + 1));
-    if (!valid_name(name) || !blob || blob->size() < 5) return std::nullopt;
+    if (!valid_key_name(name) || !blob || blob->size() < 5) return std::nullopt;
     // Lines by keys we do not know are skipped: a note may carry cosignatures.
     if (name != verifier.name || !std::equal(verifier.key_id.begin(), verifier.key_id.end(),
                                              blob->begin()))

@@ -41,16 +41,26 @@ class Ed25519Key {
 bool ed25519_verify(const std::array<std::uint8_t, 32>& public_key,
                     std::span<const std::uint8_t> message, std::span<const std::uint8_t> signature);
 
-// A verifier: name, 4-byte key id and public key. Key id = first 4 bytes of
-// SHA-256(name || 0x0A || 0x01 || public key).
+// Signature types of a verifier key: an Ed25519 note signature, and an Ed25519
+// C2SP tlog-cosignature/v1 (a witness's key; verify/cosignature.h).
+constexpr std::uint8_t kTypeEd25519 = 0x01;
+constexpr std::uint8_t kTypeCosignatureV1 = 0x04;
+
+// A key name: non-empty, no '+', no whitespace, no control characters (C2SP).
+bool valid_key_name(std::string_view name);
+
+// A verifier: name, type, 4-byte key id and public key. Key id = first 4 bytes of
+// SHA-256(name || 0x0A || type || public key).
 struct Verifier {
   std::string name;
+  std::uint8_t type = kTypeEd25519;
   std::array<std::uint8_t, 4> key_id{};
   std::array<std::uint8_t, 32> public_key{};
 
-  static Verifier for_key(std::string name, const std::array<std::uint8_t, 32>& public_key);
-  // "<name>+<hex key id>+<base64(0x01 || public key)>"; nullopt when malformed or when
-  // the key id does not match.
+  static Verifier for_key(std::string name, const std::array<std::uint8_t, 32>& public_key,
+                          std::uint8_t type = kTypeEd25519);
+  // "<name>+<hex key id>+<base64(type || public key)>" with type 0x01 or 0x04; nullopt
+  // when malformed or when the key id does not match.
   static std::optional<Verifier> parse(std::string_view vkey);
   std::string to_string() const;
 };
@@ -60,7 +70,7 @@ struct Verifier {
 std::string sign(std::string_view text, std::string_view name, const Ed25519Key& key);
 
 // Splits a note into its text and signature lines and checks that at least one
-// signature line is by `verifier` and valid. Returns the text (ending in '\n') on
+// signature line is by `verifier` (a type 0x01 key) and valid. Returns the text (ending in '\n') on
 // success; nullopt for a malformed note or no valid signature by this verifier.
 std::optional<std::string> open(std::string_view note, const Verifier& verifier);
 

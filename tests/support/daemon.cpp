@@ -26,6 +26,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "store/content_id.h"
 
@@ -396,18 +397,26 @@ void Daemon::start() {
   std::vector<std::string> argv = {EVIDENCED_PATH, "serve", "--data", data_dir_.string(),
                                    "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  const auto [pid, url] = spawn_listening(argv, stderr_file_);
+  pid_ = pid;
+  url_ = url;
+}
+
+std::pair<int, std::string> spawn_listening(const std::vector<std::string>& argv,
+                                            const std::filesystem::path& stderr_file) {
   CStrings args = make_argv(argv);
   CStrings envp = make_envp({});
   Pipe out;
   const int err_fd =
-      ::open(stderr_file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (err_fd < 0) fail_errno("open " + stderr_file_.string());
+      ::open(stderr_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (err_fd < 0) fail_errno("open " + stderr_file.string());
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0) {
     ::close(err_fd);
     fail_errno("open /dev/null");
   }
 
+  std::string url;
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(err_fd);
@@ -424,7 +433,6 @@ void Daemon::start() {
   ::close(err_fd);
   ::close(null_fd);
   out.close_w();
-  pid_ = pid;
 
   // Read stdout line by line until the bound address appears.
   const auto deadline = Clock::now() + std::chrono::seconds(30);
@@ -438,8 +446,8 @@ void Daemon::start() {
       seen.erase(0, nl + 1);
       const auto at = line.find("listening on ");
       if (at != std::string::npos) {
-        url_ = trim(line.substr(at + std::strlen("listening on ")));
-        while (!url_.empty() && url_.back() == '/') url_.pop_back();
+        url = trim(line.substr(at + std::strlen("listening on ")));
+        while (!url.empty() && url.back() == '/') url.pop_back();
         break;
       }
       continue;
@@ -463,15 +471,42 @@ void Daemon::start() {
       break;
     }
   }
-  if (url_.empty() || !why.empty()) {
-    ::kill(pid_, SIGKILL);
-    const int code = wait_exit(pid_);
-    pid_ = -1;
-    fail("evidenced serve did not start: " + why + " (exit " + std::to_string(code) +
-         "); stderr:\n" + stderr_text());
+  if (url.empty() || !why.empty()) {
+    ::kill(pid, SIGKILL);
+    const int code = wait_exit(pid);
+    std::error_code ec;
+    const std::string log = std::filesystem::exists(stderr_file, ec) ? read_file(stderr_file) : std::string();
+    fail(argv[0] + " " + (argv.size() > 1 ? argv[1] : std::string()) + " did not start: " + why + " (exit " +
+         std::to_string(code) + "); stderr:\n" + log);
   }
   drain_in_background(out.r);
   out.r = -1;  // the drain thread owns it now
+  return {pid, url};
+}
+
+ServerProcess::ServerProcess(std::vector<std::string> argv, std::filesystem::path stderr_file)
+    : stderr_file_(std::move(stderr_file)) {
+  std::tie(pid_, url_) = spawn_listening(argv, stderr_file_);
+}
+
+ServerProcess::~ServerProcess() { stop(); }
+
+int ServerProcess::stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  auto code = wait_exit_for(pid_, std::chrono::seconds(60));
+  if (!code) {
+    ::kill(pid_, SIGKILL);
+    wait_exit(pid_);
+    code = -1;
+  }
+  pid_ = -1;
+  return *code;
+}
+
+std::string ServerProcess::stderr_text() const {
+  std::error_code ec;
+  return std::filesystem::exists(stderr_file_, ec) ? read_file(stderr_file_) : std::string();
 }
 
 int Daemon::stop() {

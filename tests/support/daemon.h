@@ -73,6 +73,30 @@ class Daemon {
   int pid_ = -1;
 };
 
+// Starts argv (a program that prints "listening on URL" on stdout once it serves),
+// stderr appended to `stderr_file`; returns its pid and URL. Fails the test when the
+// line does not come within 30 s.
+std::pair<int, std::string> spawn_listening(const std::vector<std::string>& argv,
+                                            const std::filesystem::path& stderr_file);
+
+// Any such server for the length of a test: started by the constructor, SIGTERM and
+// wait in stop() or the destructor.
+class ServerProcess {
+ public:
+  ServerProcess(std::vector<std::string> argv, std::filesystem::path stderr_file);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  const std::string& url() const { return url_; }
+  int stop();  // SIGTERM, wait; the exit code
+  std::string stderr_text() const;
+
+ private:
+  std::filesystem::path stderr_file_;
+  int pid_ = -1;
+  std::string url_;
+};
+
 // A file of `size` pseudo-random bytes (seeded) at `path`.
 void write_random_file(const std::filesystem::path& path, std::size_t size, unsigned seed = 1);
 std::string read_file(const std::filesystem::path& path);
