@@ -48,5 +48,6 @@ void add_verify_bundle(CLI::App& app, Globals& g, Runner& run);
 void add_verify_receipt(CLI::App& app, Globals& g, Runner& run);
 void add_users(CLI::App& app, Globals& g, Runner& run);
 void add_log(CLI::App& app, Globals& g, Runner& run);
+void add_log_monitor(CLI::App& log, Globals& g, Runner& run);  // cmd_monitor.cpp
 
 }  // namespace evidencectl

@@ -67,6 +67,7 @@ void add_log(CLI::App& app, Globals& g, Runner& run) {
   auto* cp = log->add_subcommand("checkpoint", "Print the latest signed checkpoint and check its signature");
   cp->add_option("--log-key", *key, "C2SP verifier key (default: the one pinned for this log)");
   cp->callback([&g, &run, key] { run = [&g, key] { return run_checkpoint(g, *key); }; });
+  add_log_monitor(*log, g, run);
 }
 
 }  // namespace evidencectl
