@@ -305,6 +305,28 @@ std::vector<std::string> LocalBlobStore::stray_names() {
 
 std::string LocalBlobStore::describe() const { return "local:" + layout_.blobs_dir().string(); }
 
+BlobRemoval BlobStore::remove(const ContentId& id) {
+  throw Error(Errc::permission_denied, describe() + " cannot delete blobs (content " + id.hex() + " stays)");
+}
+
+BlobRemoval LocalBlobStore::remove(const ContentId& id) {
+  const auto path = layout_.blob_path(id);
+  BlobRemoval r;
+  if (::unlink(path.c_str()) != 0) {
+    if (errno != ENOENT) throw system_error(errno, "unlink " + path.string());
+    r.outcome = BlobRemoval::Outcome::absent;
+    r.detail = "blob " + id.hex() + " was already gone";
+  } else {
+    r.outcome = BlobRemoval::Outcome::removed;
+    r.detail = "blob " + id.hex() + " deleted";
+  }
+  // Also when it was already gone: an unlink that a crash interrupted before the
+  // folder reached the disk is made durable now.
+  std::error_code ec;
+  if (fs::is_directory(path.parent_path(), ec)) fsync_path(path.parent_path());
+  return r;
+}
+
 std::filesystem::path LocalBlobStore::file_of(const ContentId& id) {
   auto p = layout_.blob_path(id);
   std::error_code ec;

@@ -8,6 +8,7 @@
 // bounded by the caller's buffers, never by the blob's size.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -38,6 +39,27 @@ class BlobWriter {
   // Finishes the hash and makes the blob durable. When `expected` is given and does
   // not match, nothing is stored and Error(digest_mismatch) is thrown naming both.
   virtual BlobInfo commit(const std::optional<ContentId>& expected = std::nullopt) = 0;
+  // Asks that the stored object be locked against deletion until `until` (a retention
+  // category's retain_until), instead of the backend's default. Call before commit().
+  // Backends without locks ignore it (the local folder); S3 with Object Lock sends it
+  // as x-amz-object-lock-retain-until-date with the configured mode. Content that is
+  // already stored keeps the lock it has (a lock can be extended, never shortened).
+  // A backend that locks throws Error(invalid_argument) when `until` is not in the
+  // future.
+  virtual void lock_until(std::chrono::system_clock::time_point until) { (void)until; }
+};
+
+// What BlobStore::remove did.
+struct BlobRemoval {
+  enum class Outcome {
+    removed,  // the content is gone (every stored version of it)
+    absent,   // there was nothing to remove (already gone: removing is idempotent)
+    locked,   // refused: the backend's lock protects it; nothing was removed
+  } outcome = Outcome::absent;
+  // For locked: the RFC 3339 time the lock ends (the latest of the versions' dates),
+  // or "legal hold" when a hold (which has no date) protects it.
+  std::string locked_until;
+  std::string detail;  // for logs: what was removed or why not
 };
 
 class BlobReader {
@@ -111,6 +133,15 @@ class BlobStore {
   virtual std::vector<std::string> stray_names() = 0;
   virtual std::string describe() const = 0;  // for logs: "local:/path" or "s3://bucket"
 
+  // Deletes the content for good (disposition: store/disposal.h decides when; never
+  // call it for content a live item has). Durable before it returns (local: unlink,
+  // fsync the folder). Already gone: Outcome::absent, not an error. A backend lock
+  // that has not expired (S3 Object Lock retention or a legal hold): Outcome::locked
+  // with its date, and nothing is deleted, not even some versions. Throws Error for
+  // storage failures only (io_error, unavailable). The default, for backends that
+  // cannot delete, throws Error(permission_denied).
+  virtual BlobRemoval remove(const ContentId& id);
+
   // Optional capabilities, asked for explicitly: nullptr when this backend has none.
   // The local folder (one immutable file per content) has only local_files().
   virtual VersionedBlobs* versioned() { return nullptr; }
@@ -135,6 +166,7 @@ class LocalBlobStore final : public BlobStore, public LocalBlobFiles {
   void for_each(const std::function<void(const ContentId&, std::uint64_t)>& fn) override;
   std::vector<std::string> stray_names() override;
   std::string describe() const override;
+  BlobRemoval remove(const ContentId& id) override;
   LocalBlobFiles* local_files() override { return this; }
   std::filesystem::path file_of(const ContentId& id) override;
 

@@ -7,7 +7,11 @@
 //
 //   evidence record  v1: 0x01 {"id","sha256","size","cases","officer","device",
 //                         "recorded_at","received_at","filename","uploaded_by",
-//                         "log_index","blob_version","flags"?}   ("flags" since 0.3)
+//                         "log_index","blob_version","flags"?,"category"?,"late"?}
+//        ("flags" since 0.3; "category" (the retention category given at upload) and
+//        "late": true (received after the upload deadline) since 0.4, written only
+//        when given, so older records keep their exact bytes and record_hash; they
+//        follow "flags" in the bytes)
 //        The bytes are immutable once written: the ingest custody entry carries their
 //        SHA-256 as record_hash, so any later edit is detectable. Links made after
 //        ingest live in the case indexes, not here.
@@ -36,6 +40,10 @@
 //                         "unit"?,"certificate"?:{"number","valid_until"},
 //                         "last_seen"?}   keyed by SHA-256(token); optional keys
 //                         are written only when set
+//   retention category v1: 0x01 {"name","days"} or 0x01 {"name","permanent":true}
+//   tombstone        v1: 0x01 {"at","disposition","requested_by","approved_by","reason"}
+//   disposition      v1: 0x01 {"id","state","items":[..],"reason","requested_by",
+//                         "requested_at","decided_by"?,"decided_at"?}
 //   upload session   v1: 0x01 {"id","length","offset","metadata":{..},"created_at",
 //                         "expires_at","owner","owner_role"}
 //
@@ -63,6 +71,14 @@
 //                 filled from the log when a writable open finds it missing)
 //   derived       kind 0x00 id                              -> derived value (media
 //                 record JSON, segment hashes, thumbnail blob id, holds ...)
+//   retention     category name                             -> retention category
+//                 (since 0.4; created with the defaults when a writable open finds
+//                 it missing, as init does; a read-only open of an older store
+//                 answers with the defaults)
+//   item_category id                                        -> category name (the
+//                 item's current category, when changed after ingest; since 0.4)
+//   disposed      id                                        -> tombstone (since 0.4)
+//   dispositions  disposition id (ULID)                     -> disposition (since 0.4)
 //   meta          "schema_version"                          -> "1"
 #pragma once
 
@@ -73,6 +89,8 @@ namespace evidence::format {
 inline constexpr std::uint8_t kRecordV1 = 0x01;
 inline constexpr std::uint8_t kUserV1 = 0x01;
 inline constexpr std::uint8_t kUploadV1 = 0x01;
+inline constexpr std::uint8_t kRetentionV1 = 0x01;
+inline constexpr std::uint8_t kLifecycleV1 = 0x01;  // tombstones and dispositions
 inline constexpr const char* kSchemaVersion = "1";
 
 }  // namespace evidence::format

@@ -1,6 +1,6 @@
 // The index: everything the evidence manager keeps besides blobs, as one abstract
 // composition of the store's interfaces (evidence_index.h, custody_log.h,
-// user_directory.h, upload_sessions.h) plus one shared write transaction (write_txn.h)
+// user_directory.h, upload_sessions.h, lifecycle_index.h) plus one shared write transaction (write_txn.h)
 // and engine maintenance. Engines: LMDB (store/lmdb/, opened by open_index). Every
 // engine passes tests/store/conformance*.cpp.
 //
@@ -21,6 +21,7 @@
 #include "store/custody_log.h"
 #include "store/evidence_index.h"
 #include "store/layout.h"
+#include "store/lifecycle_index.h"
 #include "store/upload_sessions.h"
 #include "store/user_directory.h"
 #include "store/write_txn.h"
@@ -29,7 +30,11 @@ namespace evidence {
 
 enum class OpenMode { read_write, read_only };
 
-class Index : public EvidenceIndex, public CustodyLog, public UserDirectory, public UploadSessions {
+class Index : public EvidenceIndex,
+              public CustodyLog,
+              public UserDirectory,
+              public UploadSessions,
+              public LifecycleIndex {
  public:
   Index() = default;
   ~Index() override = default;

@@ -75,6 +75,8 @@ json::object EvidenceRecord::to_json() const {
   o["log_index"] = log_index;
   if (!blob_version.empty()) o["blob_version"] = blob_version;
   if (!flags.empty()) o["flags"] = string_array(flags);
+  if (!category.empty()) o["category"] = category;
+  if (late) o["late"] = true;
   return o;
 }
 
@@ -109,6 +111,8 @@ EvidenceRecord EvidenceRecord::decode(std::span<const std::uint8_t> bytes) {
     for (auto& v : f->as_array())
       if (v.is_string()) r.flags.emplace_back(v.as_string());
   }
+  r.category = opt_str(o, "category").value_or("");
+  if (auto* l = o.if_contains("late"); l && l->is_bool()) r.late = l->as_bool();
   return r;
 }
 

@@ -29,6 +29,12 @@ struct EvidenceRecord {
   // Facts found at ingest that damage nothing but a reviewer must see, such as
   // "certificate_expired" (the officer's enforcement certificate had lapsed).
   std::vector<std::string> flags;
+  // Since 0.4, encoded only when set (so older records keep their bytes): the
+  // retention category named at upload (empty: none given, the item is `routine`),
+  // and whether the item arrived after the upload deadline. The item's current
+  // category lives apart (LifecycleIndex::item_category): this record never changes.
+  std::string category;
+  bool late = false;
 
   Bytes encode() const;                          // version byte + JSON
   static EvidenceRecord decode(std::span<const std::uint8_t> bytes);  // throws corrupt

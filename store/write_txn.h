@@ -14,7 +14,9 @@
 #include <string>
 
 #include "store/content_id.h"
+#include "store/disposition.h"
 #include "store/records.h"
+#include "store/retention.h"
 
 namespace evidence {
 
@@ -46,6 +48,26 @@ class WriteTxn {
   // --- upload sessions.
   virtual void put_upload(const UploadSession& s) = 0;
   virtual void delete_upload(const std::string& id) = 0;
+
+  // --- lifecycle (lifecycle_index.h has the reads and what callers check first).
+  // Creates or replaces a category. Error(invalid_argument) for a bad name
+  // (retention_name_problem).
+  virtual void put_retention_category(const RetentionCategory& category) = 0;
+  virtual std::optional<RetentionCategory> retention_category(const std::string& name) const = 0;
+  // Sets the item's current category. Error(not_found) for an unknown item or a
+  // category that is not stored.
+  virtual void set_item_category(const std::string& id, const std::string& category) = 0;
+  // Writes the item's tombstone. Error(not_found) for an unknown item,
+  // Error(conflict) when it is already disposed (the first tombstone stays).
+  virtual void mark_disposed(const std::string& id, const Disposed& tombstone) = 0;
+  virtual std::optional<Disposed> disposed(const std::string& id) const = 0;
+  // Stores a new disposition. Error(invalid_argument) for a bad id,
+  // Error(already_exists) when the id is taken.
+  virtual void put_disposition(const Disposition& d) = 0;
+  // Rewrites a stored disposition (its state and decision). Error(not_found) when
+  // there is none with d.id.
+  virtual void update_disposition(const Disposition& d) = 0;
+  virtual std::optional<Disposition> get_disposition(const std::string& id) const = 0;
 };
 
 }  // namespace evidence

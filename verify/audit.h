@@ -3,6 +3,8 @@
 //
 //   1. index     every evidence record in scope decodes, and its key is its id
 //   2. present   every blob a record points to exists                 (blob_missing)
+//                unless a `dispose` entry names the item (disposed of: its blob is
+//                meant to be gone; pass 9 judges the entry)
 //   3. orphans   no blob that no record points to, no junk file under
 //                blobs/                                   (hint blob_orphan; scope all)
 //   4. rehash    every blob in scope hashes to its name and has the record's size,
@@ -26,6 +28,9 @@
 //                timeStamping EKU) with imprint = the record's content hash; a
 //                checkpoint's root timestamp, where kept, over the root hash
 //                                                                   (timestamp_invalid)
+//   9. disposals every `dispose` entry names a disposition with an earlier
+//                `dispose_request` and `dispose_approve` by two different admins
+//                                                               (disposal_unapproved)
 //
 // Scope case/evidence limits passes 1, 2, 4, 5 and 7 (items) to those items; the log
 // pass always runs over the whole log (an item's custody depends on all of it); the
@@ -87,7 +92,7 @@ struct AuditScope {
 // record_altered, record_missing, timestamp_invalid, log_inconsistent,
 // signature_invalid, case_membership (the index's members of a case differ from the
 // log's replay), extra_version (an object version under an evidence key that no
-// record names: verify/audit_versions.h).
+// record names: verify/audit_versions.h), disposal_unapproved (pass 9).
 // Hint kinds: blob_orphan, transient_read_error, versions_unlisted.
 
 struct AuditReport {

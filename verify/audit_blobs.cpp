@@ -1,7 +1,8 @@
 // Passes 2 and 4: every item's blob is present, hashes to its name and has the
 // record's size. Content that several items share is hashed once (audit_content.cpp
 // does the hashing, with its retry); a damaged media item's segment table names the
-// damaged seconds.
+// damaged seconds. An item that a `dispose` entry names may lack its blob (disposed
+// of); any other absent blob is blob_missing.
 
 #include <algorithm>
 
@@ -76,6 +77,9 @@ void check_blobs(AuditContext& ctx) {
     }
     if (!present) {
       for (const AuditItem* it : its) {
+        // Disposed of (a `dispose` entry names it; pass 9 judges that entry): its
+        // content is meant to be gone.
+        if (ctx.log.disposed.count(it->id)) continue;
         auto p = item_problem(it->id, ProblemKind::blob_missing, "content " + id.hex() + " is not in the blob store");
         p.sha256 = id.hex();
         add_problem(ctx.report, std::move(p));
@@ -103,6 +107,7 @@ void check_blobs(AuditContext& ctx) {
     for (const AuditItem* it : task_items[i]) {
       auto p = judge(r, hex, *it);
       if (!p) continue;
+      if (p->kind == ProblemKind::blob_missing && ctx.log.disposed.count(it->id)) continue;  // deleted meanwhile
       if (p->kind == ProblemKind::content_mismatch) locate_damage(ctx, ctx.hashed[i], *p);
       add_problem(ctx.report, std::move(*p));
     }

@@ -48,8 +48,21 @@ struct MembershipEvent {
 // Appends `ev` (at log position `at`) to `out` when it changes membership.
 void note_membership(std::uint64_t at, const CustodyEvent& ev, std::vector<MembershipEvent>& out);
 
+// A lifecycle entry (store/disposal.h's actions), as the log has it.
+struct DisposalEntry {
+  std::uint64_t index = 0;
+  std::string action;       // dispose_request, dispose_approve, dispose_reject, dispose
+  std::string actor, role;
+  std::string evidence;     // dispose only
+  std::string disposition;  // detail.disposition; empty when absent
+};
+
 struct LogFacts {
   std::unordered_map<std::string, std::vector<IngestEntry>> ingest;
+  std::vector<DisposalEntry> disposals;  // in log order
+  // Items a `dispose` entry names, with the index of the first such entry: their
+  // absent blobs are not blob_missing (the disposal pass judges the entries).
+  std::unordered_map<std::string, std::uint64_t> disposed;
   std::vector<MembershipEvent> membership;  // in log order
   std::uint64_t entries = 0;
   bool complete = true;  // false when entries are missing (already log_inconsistent)
@@ -123,6 +136,14 @@ void check_tokens(AuditContext& ctx);
 // Passes 2 and 4 (audit_blobs.cpp): each item's blob is present and intact, naming
 // damaged media seconds from the segment table. Fills ctx.hashed.
 void check_blobs(AuditContext& ctx);
+// Adds `ev` (at log position `at`) to facts.disposals (and facts.disposed) when it is a
+// lifecycle entry (audit_disposals.cpp).
+void note_disposal(std::uint64_t at, const CustodyEvent& ev, LogFacts& facts);
+// Pass 9 (audit_disposals.cpp): every `dispose` entry names a disposition with an
+// earlier `dispose_request` and `dispose_approve` by two different admins; each
+// violation is a problem `disposal_unapproved`. Scope case or evidence: only entries
+// naming items in scope.
+void check_disposals(AuditContext& ctx);
 // Pass 3 (audit_orphans.cpp), scope all: blobs no record or poster frame names, junk
 // in the blob area.
 void check_orphans(AuditContext& ctx);

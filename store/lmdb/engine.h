@@ -69,6 +69,11 @@ struct LmdbIndex::Impl {
   // case bytes -> log index(8) of the newest entry naming the case (case_prev).
   MDB_dbi case_last{};
   bool has_case_last = false;
+  // Lifecycle (since 0.4; lifecycle.cpp): retention categories, current categories,
+  // tombstones, dispositions. Absent only in a read-only open of an older store,
+  // whose reads then answer as a store with the defaults and nothing disposed.
+  MDB_dbi retention{}, item_category{}, disposed{}, dispositions{};
+  bool has_lifecycle = false;
   std::mutex write_mu;            // one writer at a time (LMDB allows one anyway)
   mutable std::shared_mutex resize_mu;  // shared by every txn; exclusive to resize the map
   // Read transactions between uses, reset (mdb_txn_reset). Renewing one reuses its
@@ -159,6 +164,15 @@ struct LmdbIndex::Impl {
   std::vector<std::string> dup_values(const Txn& t, MDB_dbi db, std::string_view key) const;
   std::optional<EvidenceRecord> record(const Txn& t, std::string_view id) const;
   std::optional<Bytes> get_copy(MDB_dbi db, std::span<const std::uint8_t> key) const;
+
+  // --- lifecycle (lifecycle.cpp) ---
+  // Opens the lifecycle databases; a writable open creates missing ones, and puts the
+  // default categories into a retention database it had to create (init and the
+  // migration of older stores alike).
+  void open_lifecycle(Txn& t);
+  std::optional<RetentionCategory> category(const Txn& t, const std::string& name) const;
+  std::optional<Disposed> tombstone(const Txn& t, std::string_view id) const;
+  std::optional<Disposition> disposition(const Txn& t, std::string_view id) const;
 };
 
 namespace lmdb_engine {
@@ -182,6 +196,15 @@ class LmdbWriteTxn final : public WriteTxn {
   void replace_user_token(const std::string& name, const ContentId& new_token_hash) override;
   void put_upload(const UploadSession& s) override;
   void delete_upload(const std::string& id) override;
+  // lifecycle.cpp
+  void put_retention_category(const RetentionCategory& category) override;
+  std::optional<RetentionCategory> retention_category(const std::string& name) const override;
+  void set_item_category(const std::string& id, const std::string& category) override;
+  void mark_disposed(const std::string& id, const Disposed& tombstone) override;
+  std::optional<Disposed> disposed(const std::string& id) const override;
+  void put_disposition(const Disposition& d) override;
+  void update_disposition(const Disposition& d) override;
+  std::optional<Disposition> get_disposition(const std::string& id) const override;
 
  private:
   LmdbIndex::Impl& impl_;

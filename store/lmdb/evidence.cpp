@@ -21,6 +21,8 @@ void validate_record(const EvidenceRecord& r) {
   if (auto p = name_problem("officer", r.officer); !p.empty()) throw Error(Errc::invalid_argument, p);
   if (auto p = name_problem("device", r.device); !p.empty()) throw Error(Errc::invalid_argument, p);
   if (!parse_rfc3339(r.recorded_at)) throw Error(Errc::invalid_argument, "recorded_at is not an RFC 3339 time");
+  if (!r.category.empty())
+    if (auto p = retention_name_problem(r.category); !p.empty()) throw Error(Errc::invalid_argument, p);
 }
 
 std::string bytes_str(std::span<const std::uint8_t> b) { return std::string(as_chars(b)); }

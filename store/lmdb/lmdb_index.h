@@ -60,6 +60,17 @@ class LmdbIndex final : public Index {
   std::optional<UploadSession> get_upload(const std::string& id) const override;
   std::vector<UploadSession> uploads() const override;
 
+  // --- LifecycleIndex (store/lmdb/lifecycle.cpp)
+  std::vector<RetentionCategory> retention_categories() const override;
+  std::optional<RetentionCategory> retention_category(const std::string& name) const override;
+  std::optional<std::string> item_category(const std::string& id) const override;
+  std::optional<Disposed> disposed(const std::string& id) const override;
+  std::vector<std::string> disposed_items() const override;
+  std::optional<Disposition> get_disposition(const std::string& id) const override;
+  DispositionPage dispositions(std::size_t limit, const std::string& cursor = {}) const override;
+  DuePage due(const std::string& now, std::size_t limit, const std::string& cursor = {}) const override;
+  bool content_live(const ContentId& sha256) const override;
+
   // For tests only: raw access to one named database (format.h). Puts bypass every
   // invariant (this is how the tamper tests edit a record "behind our back").
   // Error(invalid_argument) for an unknown database name.

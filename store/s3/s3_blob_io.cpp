@@ -86,10 +86,16 @@ class S3BlobWriter final : public BlobWriter {
       throw Error(Errc::digest_mismatch,
                   "content hashes to " + id.hex() + " but " + expected->hex() + " was declared");
     if (in_part_ > 0 || part_md5s_.empty()) part_md5s_.push_back(md5_.finish());
-    BlobInfo info = store_.store_file(tmp_, size_, id, part_md5s_);
+    BlobInfo info = store_.store_file(tmp_, size_, id, part_md5s_, lock_until_);
     ::unlink(tmp_.c_str());
     tmp_.clear();
     return info;
+  }
+
+  void lock_until(std::chrono::system_clock::time_point until) override {
+    if (until <= std::chrono::system_clock::now())
+      throw Error(Errc::invalid_argument, "an object lock must end in the future");
+    lock_until_ = until;
   }
 
  private:
@@ -109,6 +115,7 @@ class S3BlobWriter final : public BlobWriter {
   std::size_t in_part_ = 0;
   std::vector<Md5Digest> part_md5s_;
   std::uint64_t size_ = 0;
+  std::optional<std::chrono::system_clock::time_point> lock_until_;
 };
 
 class S3BlobReader final : public BlobReader {

@@ -22,6 +22,7 @@
 
 #include "base/codec.h"
 #include "base/error.h"
+#include "base/timefmt.h"
 #include "store/s3/s3_internal.h"
 
 namespace evidence::s3 {
@@ -99,11 +100,14 @@ void S3BlobStore::check_bucket() {
                     "pass --allow-unlocked to accept erasable storage");
 }
 
-s3::Params S3BlobStore::lock_headers() const {
+std::string S3BlobStore::lock_date(const LockUntil& until) const {
+  if (until) return retain_until(*until, 0);
+  return retain_until(std::chrono::system_clock::now(), options_.retention_days);
+}
+
+s3::Params S3BlobStore::lock_headers(const LockUntil& until) const {
   if (!locked_) return {};
-  return {{"x-amz-object-lock-mode", options_.lock_mode},
-          {"x-amz-object-lock-retain-until-date",
-           retain_until(std::chrono::system_clock::now(), options_.retention_days)}};
+  return {{"x-amz-object-lock-mode", options_.lock_mode}, {"x-amz-object-lock-retain-until-date", lock_date(until)}};
 }
 
 bool S3BlobStore::exists(const ContentId& id) {
@@ -215,6 +219,50 @@ void S3BlobStore::set_legal_hold(const ContentId& id, const std::string& version
   put.body = as_bytes(xml);
   auto r = client_->send(put);
   if (!r.ok()) fail(r, std::string("set legal hold ") + (on ? "on " : "off ") + s3_key(id) + " version " + version);
+}
+
+BlobRemoval S3BlobStore::remove(const ContentId& id) {
+  const std::string key = s3_key(id);
+  const auto all = versions(id);
+  BlobRemoval out;
+  if (all.empty()) {
+    out.detail = key + " has no version to delete";
+    return out;  // absent
+  }
+  // Check every version first: deleting some and then meeting a locked one would
+  // leave the key half gone for nothing.
+  const auto now = now_us();
+  std::string latest;
+  bool held = false;
+  if (locked_) {
+    for (const auto& v : all) {
+      if (v.delete_marker) continue;
+      auto r = retention(id, v.version);
+      if (r.legal_hold) held = true;
+      auto until = parse_rfc3339(r.retain_until);
+      if (until && *until > now && r.retain_until > latest) latest = r.retain_until;
+    }
+  }
+  auto refuse = [&](std::string why) {
+    out.outcome = BlobRemoval::Outcome::locked;
+    out.locked_until = latest.empty() ? (held ? "legal hold" : "unknown") : latest;
+    out.detail = key + ": " + why;
+    return out;
+  };
+  if (held) return refuse("a legal hold is on; nothing deleted");
+  if (!latest.empty()) return refuse("locked until " + latest + "; nothing deleted");
+  for (const auto& v : all) {
+    s3::Request del;
+    del.method = "DELETE";
+    del.path = object_path(id);
+    if (!v.version.empty()) del.query = {{"versionId", v.version}};
+    auto r = client_->send(del);
+    if (r.status == 403) return refuse("the store refused to delete version " + v.version + " (locked)");
+    if (!r.ok() && r.status != 404) fail(r, "DELETE " + key + " version " + v.version);
+  }
+  out.outcome = BlobRemoval::Outcome::removed;
+  out.detail = key + ": " + std::to_string(all.size()) + " versions deleted";
+  return out;
 }
 
 S3BlobStore::Retention S3BlobStore::retention(const ContentId& id, const std::string& version) {

@@ -111,6 +111,12 @@ class S3BlobStore final : public BlobStore, public VersionedBlobs, public LegalH
   // ("upload:" + key), which hold bytes but are never evidence.
   std::vector<std::string> stray_names() override;
   std::string describe() const override;
+  // Deletes every version (and delete marker) under the content's key, after checking
+  // each version's retention and legal hold: while any has an unexpired retain-until
+  // date or a hold, nothing is deleted and the answer is Outcome::locked with the
+  // latest date (a DELETE the store refuses with 403 is reported the same way, never
+  // thrown). No version at all: Outcome::absent.
+  BlobRemoval remove(const ContentId& id) override;
   VersionedBlobs* versioned() override { return this; }
   LegalHolds* legal_holds() override { return this; }
   std::vector<BlobVersion> versions(const ContentId& id) override;
@@ -132,18 +138,24 @@ class S3BlobStore final : public BlobStore, public VersionedBlobs, public LegalH
 
   // Used by writers: uploads `file` (size bytes, hashing to id, part MD5s given) unless
   // a matching version exists. Does not remove the file.
+  // `lock_until`: the object's retain-until date (BlobWriter::lock_until); nullopt:
+  // commit time + retention_days.
   BlobInfo store_file(const std::filesystem::path& file, std::uint64_t size, const ContentId& id,
-                      const std::vector<std::array<std::uint8_t, 16>>& part_md5s);
+                      const std::vector<std::array<std::uint8_t, 16>>& part_md5s,
+                      std::optional<std::chrono::system_clock::time_point> lock_until = std::nullopt);
 
  private:
   void check_bucket();
   std::optional<BlobInfo> find_existing(const ContentId& id, std::uint64_t size, const std::string& etag);
+  using LockUntil = std::optional<std::chrono::system_clock::time_point>;
   std::string put_single(const std::filesystem::path& file, std::uint64_t size, const ContentId& id,
-                         const std::array<std::uint8_t, 16>& md5);
-  std::string put_multipart(const std::filesystem::path& file, std::uint64_t size, const ContentId& id);
-  void lock_version(const ContentId& id, const std::string& version);
+                         const std::array<std::uint8_t, 16>& md5, const LockUntil& until);
+  std::string put_multipart(const std::filesystem::path& file, std::uint64_t size, const ContentId& id,
+                            const LockUntil& until);
+  void lock_version(const ContentId& id, const std::string& version, const LockUntil& until);
   std::string object_path(const ContentId& id) const;
-  s3::Params lock_headers() const;
+  std::string lock_date(const LockUntil& until) const;
+  s3::Params lock_headers(const LockUntil& until) const;
 
   S3Options options_;
   std::unique_ptr<s3::Client> client_;

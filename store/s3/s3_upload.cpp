@@ -90,12 +90,13 @@ std::optional<BlobInfo> S3BlobStore::find_existing(const ContentId& id, std::uin
 }
 
 BlobInfo S3BlobStore::store_file(const fs::path& file, std::uint64_t size, const ContentId& id,
-                                 const std::vector<Md5Digest>& part_md5s) {
+                                 const std::vector<Md5Digest>& part_md5s, LockUntil lock_until) {
   bool multipart = size > options_.part_size;
   std::string etag = expected_etag(part_md5s, multipart);
   if (auto existing = find_existing(id, size, etag)) return *existing;
 
-  std::string version = multipart ? put_multipart(file, size, id) : put_single(file, size, id, part_md5s.at(0));
+  std::string version = multipart ? put_multipart(file, size, id, lock_until)
+                                  : put_single(file, size, id, part_md5s.at(0), lock_until);
 
   // The object must be complete and be what we sent before the caller commits a record.
   s3::Request head;
@@ -114,7 +115,7 @@ BlobInfo S3BlobStore::store_file(const fs::path& file, std::uint64_t size, const
     // Ceph RGW 16.2 ignores the lock headers of CreateMultipartUpload (measured): lock
     // the completed version now, before anyone is told it exists. Setting a first
     // retention on a version is always allowed; only shortening one is refused.
-    lock_version(id, version);
+    lock_version(id, version, lock_until);
     h = client_->send(head);
     if (!h.ok()) fail(h, "HEAD " + s3_key(id) + " after setting its retention");
   }
@@ -124,11 +125,9 @@ BlobInfo S3BlobStore::store_file(const fs::path& file, std::uint64_t size, const
   return BlobInfo{id, size, version, false};
 }
 
-void S3BlobStore::lock_version(const ContentId& id, const std::string& version) {
+void S3BlobStore::lock_version(const ContentId& id, const std::string& version, const LockUntil& until) {
   std::string xml = "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>" + options_.lock_mode +
-                    "</Mode><RetainUntilDate>" +
-                    retain_until(std::chrono::system_clock::now(), options_.retention_days) +
-                    "</RetainUntilDate></Retention>";
+                    "</Mode><RetainUntilDate>" + lock_date(until) + "</RetainUntilDate></Retention>";
   s3::Request put;
   put.method = "PUT";
   put.path = object_path(id);
@@ -141,7 +140,7 @@ void S3BlobStore::lock_version(const ContentId& id, const std::string& version) 
 }
 
 std::string S3BlobStore::put_single(const fs::path& file, std::uint64_t size, const ContentId& id,
-                                    const Md5Digest& md5) {
+                                    const Md5Digest& md5, const LockUntil& until) {
   std::vector<std::uint8_t> body(static_cast<std::size_t>(size));
   {
     Fd fd = open_read(file);
@@ -151,7 +150,7 @@ std::string S3BlobStore::put_single(const fs::path& file, std::uint64_t size, co
   s3::Request put;
   put.method = "PUT";
   put.path = object_path(id);
-  put.headers = lock_headers();
+  put.headers = lock_headers(until);
   put.headers.emplace_back("Content-MD5", to_base64(md5));
   put.headers.emplace_back("Content-Type", "application/octet-stream");
   put.body = body;
@@ -161,13 +160,14 @@ std::string S3BlobStore::put_single(const fs::path& file, std::uint64_t size, co
   return r.header("x-amz-version-id");
 }
 
-std::string S3BlobStore::put_multipart(const fs::path& file, std::uint64_t size, const ContentId& id) {
+std::string S3BlobStore::put_multipart(const fs::path& file, std::uint64_t size, const ContentId& id,
+                                       const LockUntil& until) {
   const std::string path = object_path(id);
   s3::Request init;
   init.method = "POST";
   init.path = path;
   init.query = {{"uploads", ""}};
-  init.headers = lock_headers();
+  init.headers = lock_headers(until);
   init.headers.emplace_back("Content-Type", "application/octet-stream");
   auto ir = client_->send(init);
   if (!ir.ok()) fail(ir, "start multipart upload of " + s3_key(id));

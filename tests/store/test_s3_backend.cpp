@@ -13,12 +13,14 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/s3/s3_blob_store.h"
 #include "store/s3/s3_client.h"
 #include "base/codec.h"
 #include "base/error.h"
+#include "base/timefmt.h"
 #include "tests/tempdir.h"
 
 using namespace evidence;
@@ -357,4 +359,56 @@ TEST_CASE("s3 bench: upload one file through the S3 backend", "[.s3bench]") {
               static_cast<unsigned long long>(info.size), info.id.hex().c_str(), info.version.c_str(), secs(t1 - t0),
               secs(t2 - t1), secs(t2 - t0));
   CHECK_FALSE(info.existed);
+}
+
+// Disposition on S3: a blob is deleted only once its Object Lock has expired. A
+// writer can ask for a short lock (a category's retain_until); remove() refuses with
+// the date while it holds (and deletes no version), refuses while a legal hold is on,
+// and afterwards deletes every version, so the key is gone, not hidden.
+TEST_CASE("s3 backend: remove refuses a locked blob with its date and deletes it once the lock expires",
+          "[s3][backend][lifecycle]") {
+  if (!have_endpoint()) return;
+  test::TempDir dir;
+  S3BlobStore store(options_for(fresh_bucket_name(), dir.path()));
+  const Bytes data = pattern(3000, 17);
+
+  // The store's default lock (retention_days = 1 here): refused, nothing deleted.
+  auto long_locked = write_blob(store, pattern(2000, 18));
+  auto refused = store.remove(long_locked.id);
+  CHECK(refused.outcome == BlobRemoval::Outcome::locked);
+  CHECK(refused.locked_until > format_rfc3339(now_us()));
+  CHECK(store.exists(long_locked.id));
+  CHECK(store.versions(long_locked.id).size() == 1);
+
+  const auto until = std::chrono::system_clock::now() + std::chrono::seconds(4);
+  auto w = store.begin_write();
+  CHECK_THROWS_AS(w->lock_until(std::chrono::system_clock::now() - std::chrono::seconds(1)), Error);
+  w->lock_until(until);
+  w->write(data);
+  auto info = w->commit();
+  auto ret = store.retention(info.id, info.version);
+  CHECK(ret.mode == "COMPLIANCE");
+  CHECK(ret.retain_until.substr(0, 19) == retain_until(until, 0).substr(0, 19));
+
+  auto early = store.remove(info.id);
+  CHECK(early.outcome == BlobRemoval::Outcome::locked);
+  CHECK(early.locked_until.substr(0, 19) == retain_until(until, 0).substr(0, 19));
+  CHECK(read_all(*store.open(info.id, info.version)) == data);
+
+  std::this_thread::sleep_until(until + std::chrono::seconds(2));
+  store.set_legal_hold(info.id, info.version, true);
+  auto held = store.remove(info.id);
+  CHECK(held.outcome == BlobRemoval::Outcome::locked);
+  CHECK(held.locked_until == "legal hold");
+  CHECK(store.exists(info.id));
+  store.set_legal_hold(info.id, info.version, false);
+
+  auto gone = store.remove(info.id);
+  INFO(gone.detail);
+  CHECK(gone.outcome == BlobRemoval::Outcome::removed);
+  CHECK_FALSE(store.exists(info.id));
+  CHECK(store.versions(info.id).empty());
+  CHECK(store.remove(info.id).outcome == BlobRemoval::Outcome::absent);
+  // The other blob was never touched.
+  CHECK(store.exists(long_locked.id));
 }

@@ -32,7 +32,8 @@ TEST_CASE("problem kinds: the wire names are the API's", "[problem]") {
       "content_mismatch",  "blob_missing",      "record_altered",    "record_missing",
       "timestamp_invalid", "log_inconsistent",  "signature_invalid", "case_membership",
       "extra_version",     "bundle_malformed",  "blob_orphan",       "transient_read_error",
-      "versions_unlisted", "bundle_unexpected", "key_differs"};
+      "versions_unlisted", "bundle_unexpected", "key_differs",
+      "disposal_unapproved"};  // since 0.4 (lifecycle)
   std::set<std::string> names;
   for (const auto kind : kProblemKinds) names.emplace(problem_kind_name(kind));
   CHECK(names == expected);
