@@ -32,7 +32,7 @@ Task<Response> get_case(Service& s, Request& req) {
     std::vector<CustodyEvent> views;
     for (const auto& id : s.index().items_in_case(case_number)) {
       if (auto rec = s.index().get_evidence(id)) {
-        items.push_back(record_json(s, *rec));
+        items.push_back(record_json(s.index(), *rec));
         views.push_back(listing_view(req.who(), rec->id, "case"));
         views.back().case_number = case_number;
       }
@@ -107,7 +107,7 @@ Task<Response> search(Service& s, Request& req) {
     for (const auto& rec : page.items) {
       // Officers see only their own uploads; the page may come back shorter.
       if (reads_only_own_uploads(req.who().role) && rec.uploaded_by != req.who().name) continue;
-      items.push_back(record_json(s, rec));
+      items.push_back(record_json(s.index(), rec));
       views.push_back(listing_view(req.who(), rec.id, "search"));
     }
     append_views(s, views);

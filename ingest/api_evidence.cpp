@@ -58,19 +58,19 @@ Task<Response> post_evidence(Service& s, Request& req) {
     throw HttpError{http::status::bad_request, "digest_mismatch",
                     "sha256 parameter " + meta.sha256->hex() + " but the body hashes to " + blob.id.hex()};
   }
-  json::object receipt = co_await commit_ingest(s, req.who(), meta, blob);
+  json::object receipt = co_await s.pipeline().ingest(req.who(), meta, blob);
   Response r = Response::json(http::status::created, receipt);
   r.headers.set(http::field::location, "/api/v1/evidence/" + std::string(receipt["evidence_id"].as_string()));
   co_return r;
 }
 
 Task<Response> get_evidence(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const EvidenceRecord rec = co_await readable_record(s.index(), s.workers(), req, req.params[0]);
   json::object o = co_await blocking(s.workers(), [&s, &rec, &req] {
     CustodyEvent ev = custody_event(req.who(), "view");
     ev.evidence = rec.id;
     s.index().append_event(ev);
-    return record_json(s, rec);
+    return record_json(s.index(), rec);
   });
   co_return Response::json(http::status::ok, o);
 }
@@ -115,7 +115,7 @@ std::string attachment_disposition(std::string_view filename) {
 }
 
 Task<Response> get_content(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const EvidenceRecord rec = co_await readable_record(s.index(), s.workers(), req, req.params[0]);
   const std::string range_header = req.header(http::field::range);
   const auto range = range_header.empty() ? std::nullopt : parse_range(range_header, rec.size);
   std::shared_ptr<BlobReader> reader = co_await blocking(s.workers(), [&s, &rec, &req, &range] {
@@ -163,14 +163,14 @@ Task<Response> get_content(Service& s, Request& req) {
 }
 
 Task<Response> get_timestamp(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const EvidenceRecord rec = co_await readable_record(s.index(), s.workers(), req, req.params[0]);
   auto token = co_await blocking(s.workers(), [&s, &rec] { return s.index().timestamp_token(rec.id); });
   if (!token) throw HttpError{http::status::not_found, "not_found", "no time stamp for " + rec.id};
   co_return Response::text(http::status::ok, std::string(as_chars(*token)), "application/timestamp-reply");
 }
 
 Task<Response> get_custody(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const EvidenceRecord rec = co_await readable_record(s.index(), s.workers(), req, req.params[0]);
   json::object o = co_await blocking(s.workers(), [&s, &rec] {
     auto& index = s.index();
     const auto indexes = index.entries_for_evidence(rec.id);
@@ -199,7 +199,7 @@ Task<Response> link_case(Service& s, Request& req) {
   if (auto p = case_number_problem(case_number); !p.empty()) {
     throw HttpError{http::status::bad_request, "invalid_case", p};
   }
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const EvidenceRecord rec = co_await readable_record(s.index(), s.workers(), req, req.params[0]);
   const std::uint64_t idx = co_await blocking(s.workers(), [&s, &rec, &req, &case_number] {
     CustodyEvent ev = custody_event(req.who(), "link");
     ev.evidence = rec.id;
@@ -211,7 +211,7 @@ Task<Response> link_case(Service& s, Request& req) {
 }
 
 Task<Response> unlink_case(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const EvidenceRecord rec = co_await readable_record(s.index(), s.workers(), req, req.params[0]);
   const std::string case_number = req.params[1];
   const std::uint64_t idx = co_await blocking(s.workers(), [&s, &rec, &req, &case_number] {
     CustodyEvent ev = custody_event(req.who(), "unlink");

@@ -45,7 +45,7 @@ bool other_holder(Index& index, const EvidenceRecord& rec) {
 }
 
 Task<Response> change_hold(Service& s, Request& req, bool on) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const EvidenceRecord rec = co_await readable_record(s.index(), s.workers(), req, req.params[0]);
   std::optional<std::string> reason = req.query("reason");
   if (req.content_length && *req.content_length > 0) {
     const json::object body = co_await read_json_object(req);

@@ -55,7 +55,7 @@ bool has_video(const json::object& media) {
 // --- thumbnail -----------------------------------------------------------------------
 
 Task<Response> get_thumbnail(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const EvidenceRecord rec = co_await readable_record(s.index(), s.workers(), req, req.params[0]);
   const Bytes jpeg = co_await blocking(s.workers(), [&s, &rec, &req]() -> Bytes {
     auto& index = s.index();
     const auto media = parse_object(index.get_derived(kMediaKind, rec.id));
@@ -169,12 +169,12 @@ HttpError clip_error(const json::object& answer) {
 MadeClip make_clip(Service& s, MediaJobs& jobs, const EvidenceRecord& rec, double start, double end) {
   std::optional<LocalContent> src;
   try {
-    src.emplace(LocalContent::of(s, rec));
+    src.emplace(LocalContent::of(s.blobs(), s.layout(), rec));
   } catch (const Error& e) {
     throw HttpError{http::status::internal_server_error, "blob_missing",
                     "the content of " + rec.id + " cannot be read: " + e.what()};
   }
-  ScratchFile clip = media_temp(s, ".clip");
+  ScratchFile clip = media_temp(s.layout(), ".clip");
   const int timeout = static_cast<int>(std::min<std::uint64_t>(60 + rec.size / (10u << 20), 24 * 3600));
   std::string failure;
   // A stream copy is no larger than its source but for the container's own overhead.
@@ -225,7 +225,7 @@ Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
   if (*start < 0 || *end <= *start) {
     throw HttpError{http::status::bad_request, "invalid_range", "need 0 <= start < end"};
   }
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+  const EvidenceRecord rec = co_await readable_record(s.index(), s.workers(), req, req.params[0]);
   auto state = co_await blocking(s.workers(), [&s, &rec] {
     return std::make_pair(s.index().get_derived(kMediaKind, rec.id), s.index().get_derived(kSegmentsKind, rec.id));
   });
@@ -256,7 +256,7 @@ Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
   // The same commit as an upload (time stamp, one grouped LMDB transaction with the
   // ingest custody entry, receipt); that entry names the original.
   const BlobInfo& blob = clip.blob;
-  const Bytes token = co_await stamp_for_ingest(s, blob.id);
+  const Bytes token = co_await s.pipeline().stamp(blob.id);
   const auto cases = co_await blocking(s.workers(), [&s, &rec] { return s.index().cases_of(rec.id); });
   NewEvidence item;
   item.record.id = new_evidence_id();
@@ -283,13 +283,10 @@ Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
                                    {"format", clip.format},
                                    {"source_sha256", rec.sha256.hex()},
                                    {"segments_root", segments_root}};
-  const Committed done = co_await blocking(s.workers(), [&s, &item] { return s.group_commit().commit(std::move(item)); });
-  enqueue_media(s, done.record.id);
+  const EvidenceRecord made = co_await s.pipeline().commit(item);
   log_line("info", "clip_committed",
-           {{"id", done.record.id}, {"derived_from", rec.id}, {"sha256", done.record.sha256.hex()},
-            {"size", std::to_string(done.record.size)}, {"by", req.who().name}});
-  EvidenceRecord made = done.record;
-  made.log_index = done.log_index;
+           {{"id", made.id}, {"derived_from", rec.id}, {"sha256", made.sha256.hex()},
+            {"size", std::to_string(made.size)}, {"by", req.who().name}});
   json::object receipt = co_await blocking(s.workers(), [&s, &made, &rec, &req, &clip, &cases] {
     // The original was read to make the clip: its own custody says so and where to.
     CustodyEvent ev = custody_event(req.who(), "clip");
@@ -303,7 +300,7 @@ Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
       link.detail = json::object{{"inherited_from", rec.id}};
       s.index().link_case(made.id, cases[i], link);
     }
-    return build_receipt(s, made);
+    return s.pipeline().receipt(made);
   });
   receipt["derived_from"] = rec.id;
   Response r = Response::json(http::status::created, receipt);
@@ -314,15 +311,12 @@ Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
 }  // namespace
 
 void add_media_routes(Service& s) {
-  MediaJobOptions options;
-  options.scan_at_start = s.options().media_scan;
-  MediaJobs::start(s, options);
-  // The Service owns the jobs (set by start): they stop, threads joined, before the
-  // index and blob store they use are closed.
+  // The Service owns the jobs: they stop, threads joined, before the index and blob
+  // store they use are closed.
   s.add_route({http::verb::get, "/evidence/{}/thumbnail", true, {}, 0,
                [](Service& svc, Request& req) { return get_thumbnail(svc, req); }});
   s.add_route({http::verb::post, "/evidence/{}/clips", true, {Role::reviewer, Role::admin}, 0,
-               [](Service& svc, Request& req) { return post_clip(svc, req, svc.media_jobs().get()); }});
+               [](Service& svc, Request& req) { return post_clip(svc, req, &svc.media_jobs()); }});
 }
 
 }  // namespace evidence::ingest

@@ -86,6 +86,11 @@ Service::Service(const ServeOptions& options)
   stream_workers_ = std::make_unique<Workers>(std::max(2u, std::thread::hardware_concurrency()));
   // One for a whole-store audit, one for scoped audits, one per export slot.
   audit_workers_ = std::make_unique<Workers>(options_.max_exports + 2);
+  MediaJobOptions media;
+  media.scan_at_start = options_.media_scan;
+  media_jobs_ = std::make_unique<MediaJobs>(*index_, *blobs_, layout_, media);
+  pipeline_ = std::make_unique<IngestPipeline>(*index_, *group_commit_, *stamper_, *checkpointer_, metrics_, *workers_,
+                                               media_jobs_.get(), ReceiptKeys{log_key_, tsa_ca_pem_});
   add_system_routes(*this);
   add_user_routes(*this);
   add_evidence_routes(*this);

@@ -12,10 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "ingest/api_common.h"
 #include "ingest/checkpointer.h"
 #include "ingest/cursor.h"
 #include "ingest/group_commit.h"
 #include "ingest/http.h"
+#include "ingest/ingest_pipeline.h"
+#include "ingest/media_jobs.h"
 #include "ingest/metrics.h"
 #include "ingest/options.h"
 #include "ingest/upload_slots.h"
@@ -138,10 +141,10 @@ class Service {
 
   void add_route(Route r) { routes_.push_back(std::move(r)); }
 
-  // The media jobs (thumbnails, segments, clips), when add_media_routes started them;
-  // nullptr before that (and in programs that serve no media).
-  std::shared_ptr<MediaJobs> media_jobs() const { return media_jobs_; }
-  void set_media_jobs(std::shared_ptr<MediaJobs> jobs) { media_jobs_ = std::move(jobs); }
+  // The media jobs (thumbnails, segments, clips): started with the daemon.
+  MediaJobs& media_jobs() { return *media_jobs_; }
+  // Stamp -> group commit -> media queue -> receipt, for every new item.
+  IngestPipeline& pipeline() { return *pipeline_; }
   // Serialises legal-hold changes of this daemon (api_hold.cpp): one decision at a
   // time sees every other holder of an object version.
   std::mutex& hold_mutex() { return hold_mu_; }
@@ -171,8 +174,9 @@ class Service {
   std::string log_key_, tsa_ca_pem_, tsa_cert_pem_;
   std::vector<Route> routes_;
   std::mutex hold_mu_;
-  // Last, so it is destroyed first: its threads use the index and blob store above.
-  std::shared_ptr<MediaJobs> media_jobs_;
+  // Near last, so it is destroyed first: its threads use the index and blob store above.
+  std::unique_ptr<MediaJobs> media_jobs_;
+  std::unique_ptr<IngestPipeline> pipeline_;  // refers to the media jobs
 };
 
 // Route registration, one function per API area (api_*.cpp, tus.cpp).
@@ -186,37 +190,5 @@ void add_hold_routes(Service& s);  // api_hold.cpp: legal hold (admin)
 
 // Removes expired partial tus uploads (file and session); run by the sweeper.
 void sweep_expired_uploads(Service& s);
-
-// Shared helpers for handlers (api_common.cpp).
-CustodyEvent custody_event(const AuthUser& who, std::string action);
-// 404 unless the record exists and the user may read it (officers: their own).
-Task<EvidenceRecord> readable_record(Service& s, const Request& req, const std::string& id);
-// The receipt of a committed item (signs a checkpoint covering it if needed).
-json::object build_receipt(Service& s, const EvidenceRecord& rec);
-// Record JSON as served: the stored record plus current cases and media info.
-json::object record_json(Service& s, const EvidenceRecord& rec);
-json::object entry_json(const LogEntry& e);
-json::array hashes_json(const std::vector<merkle::Hash>& hashes);
-// Reads a small JSON object body (400 when it is not one).
-Task<json::object> read_json_object(Request& req);
-
-// Ingest metadata, as given on the one-shot query string or in Upload-Metadata.
-struct IngestMeta {
-  std::optional<std::string> case_number;
-  std::string officer, device, recorded_at, filename;
-  std::optional<ContentId> sha256;
-};
-// get(key) returns the raw value or nullopt. Throws HttpError 400 naming the field.
-IngestMeta validate_meta(const std::function<std::optional<std::string>(std::string_view)>& get);
-// 403 `officer_mismatch` when an officer names another officer: only a station (and
-// an admin) uploads in someone else's name.
-void check_uploader(const AuthUser& who, const IngestMeta& meta);
-// The RFC 3161 token for new content, from the configured TSA; a token that does not
-// verify is 503 `tsa_invalid` (nothing is committed), an unreachable TSA 503.
-Task<Bytes> stamp_for_ingest(Service& s, const ContentId& id);
-// Time stamp, index commit and receipt for content already durable in the blob store.
-// With `upload`, the tus session is marked complete in the item's own transaction.
-Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob,
-                                 const UploadSession* upload = nullptr);
 
 }  // namespace evidence::ingest

@@ -140,7 +140,7 @@ Task<std::string> complete_upload(Service& s, UploadSession& sess, const AuthUse
   });
   blob.size = sess.length;
   const AuthUser owner{sess.owner, parse_role(sess.owner_role).value_or(who.role)};
-  json::object receipt = co_await commit_ingest(s, owner, meta, blob, &sess);
+  json::object receipt = co_await s.pipeline().ingest(owner, meta, blob, &sess);
   // Test-only (EVIDENCE_FAULT=tus_after_commit): a crash just after the commit, before
   // anything else is written or answered; the session must already say it is done.
   if (fault_after_commit()) std::_Exit(86);
@@ -385,7 +385,7 @@ Task<Response> receipt(Service& s, Request& req) {
   json::object o = co_await blocking(s.workers(), [&s, &id] {
     auto rec = s.index().get_evidence(*id);
     if (!rec) throw Error(Errc::corrupt, "upload points at missing evidence " + *id);
-    return build_receipt(s, *rec);
+    return s.pipeline().receipt(*rec);
   });
   co_return Response::json(http::status::ok, o);
 }
