@@ -42,8 +42,6 @@
 
 namespace evidence::ingest {
 
-class Service;
-
 inline constexpr const char* kMediaKind = "media";
 inline constexpr const char* kThumbnailKind = "thumbnail";
 // The segment table's kind is verify/audit.h's kSegmentsKind ("segments").
@@ -146,9 +144,5 @@ class MediaJobs {
   bool worker_ok_ = false;
   std::vector<std::thread> threads_;
 };
-
-// GET /evidence/{id}/thumbnail and GET /evidence/{id}/clip (api_media.cpp); starts the
-// media jobs of this Service (they stop when its routes are destroyed).
-void add_media_routes(Service& s);
 
 }  // namespace evidence::ingest
