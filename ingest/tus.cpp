@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <ctime>
 
 #include "ingest/body_pump.h"
 #include "ingest/headers.h"
@@ -46,15 +45,10 @@ void require_resumable(const Request& req) {
   }
 }
 
+// Upload-Expires is an HTTP-date; sessions keep RFC 3339 times.
 std::string http_date(std::string_view rfc3339) {
-  auto t = parse_rfc3339(rfc3339);
-  if (!t) return {};
-  const std::time_t secs = static_cast<std::time_t>(to_unix_us(*t) / 1000000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
+  const auto t = parse_rfc3339(rfc3339);
+  return t ? format_http_date(*t) : std::string();
 }
 
 json::object parse_metadata(std::string_view header) {
