@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "ingest/headers.h"
 #include "ingest/logging.h"
 #include "ingest/api.h"
 #include "ingest/api_common.h"
@@ -21,24 +22,6 @@
 
 namespace evidence::ingest {
 namespace {
-
-// RFC 5987 attr-char: everything else is percent-encoded (ASCII-safe header value).
-std::string rfc5987(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-    if (keep) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------
 // POST /verify
@@ -161,9 +144,9 @@ Task<Response> export_case(AuditApi s, Request& req) {
   res.headers.set(http::field::content_type, "application/x-tar");
   // Case numbers are data: the plain filename is a hash, the RFC 5987 one percent-encoded.
   const std::string short_hash = Sha256::of(case_number).hex().substr(0, 16);
+  const std::string encoded = percent_encode(case_number, ExtValueKeep::attr_char);
   res.headers.set(http::field::content_disposition, "attachment; filename=\"case-" + short_hash +
-                                                        ".tar\"; filename*=UTF-8''case-" + rfc5987(case_number) +
-                                                        ".tar");
+                                                        ".tar\"; filename*=UTF-8''case-" + encoded + ".tar");
   res.headers.set(http::field::cache_control, "private, no-store");
   res.stream_size = spool->size();
   res.stream = [spool, slot, offset = std::uint64_t{0}](std::span<std::uint8_t> out) mutable {

@@ -1,8 +1,6 @@
 // Evidence routes: one-shot upload, record, content (ranges), time stamp, custody,
 // case links.
 #include <boost/beast/core/string.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <memory>
 
 #include "ingest/body_pump.h"
@@ -110,7 +108,7 @@ std::string attachment_disposition(std::string_view filename) {
   std::string out = "attachment";
   if (!filename.empty()) {
     out += "; filename*=UTF-8''";
-    out += boost::urls::encode(filename, boost::urls::unreserved_chars);
+    out += percent_encode(filename, ExtValueKeep::unreserved);
   }
   return out;
 }
