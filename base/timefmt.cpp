@@ -29,6 +29,20 @@ std::string format_rfc3339(TimePoint t) {
   return buf;
 }
 
+std::string format_http_date(TimePoint t) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const auto secs = std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
+  const std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
+                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
 namespace {
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {

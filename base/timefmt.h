@@ -19,6 +19,11 @@ std::string format_rfc3339(TimePoint t);  // UTC, milliseconds, 'Z'
 // +hh:mm/-hh:mm. Lowercase 't'/'z' accepted as the RFC allows. nullopt when invalid.
 std::optional<TimePoint> parse_rfc3339(std::string_view text);
 
+// RFC 9110 HTTP-date in its preferred IMF-fixdate form ("Sun, 06 Nov 1994 08:49:37
+// GMT"), whole seconds (the fraction is dropped). Day and month names are English
+// whatever the process locale.
+std::string format_http_date(TimePoint t);
+
 // Microseconds since the Unix epoch, for sortable index keys.
 std::int64_t to_unix_us(TimePoint t);
 TimePoint from_unix_us(std::int64_t us);

@@ -9,8 +9,10 @@
 
 #include <memory>
 
+#include "ingest/headers.h"
 #include "ingest/logging.h"
-#include "ingest/service.h"
+#include "ingest/api.h"
+#include "ingest/api_common.h"
 #include "store/data_dir.h"
 #include "base/error.h"
 #include "store/ids.h"
@@ -20,24 +22,6 @@
 
 namespace evidence::ingest {
 namespace {
-
-// RFC 5987 attr-char: everything else is percent-encoded (ASCII-safe header value).
-std::string rfc5987(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-    if (keep) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------
 // POST /verify
@@ -84,16 +68,16 @@ class SlotGuard {
   Slots& slots_;
 };
 
-Task<Response> post_verify(Service& s, Request& req) {
+Task<Response> post_verify(AuditApi s, Request& req) {
   const json::object body = co_await read_json_object(req);
   const AuditScope scope = parse_scope(body);
   const AuthUser who = req.who();
   std::optional<SlotGuard> whole;
-  if (scope.kind == AuditScope::Kind::all) whole.emplace(s.whole_verify_slot(), "a whole-store audit is running");
-  json::object report = co_await blocking(s.audit_workers(), [&s, &scope, &who] {
-    const AuditReport rep = run_audit(s.layout(), s.index(), s.blobs(), scope, daemon_audit_options(s));
+  if (scope.kind == AuditScope::Kind::all) whole.emplace(s.whole_verify_slot, "a whole-store audit is running");
+  json::object report = co_await blocking(s.audit_workers, [&s, &scope, &who] {
+    const AuditReport rep = run_audit(s.layout, s.index, s.blobs, scope, daemon_audit_options(s));
     append_verify_event(s, who.name, role_name(who.role), scope, rep);
-    if (scope.kind == AuditScope::Kind::all) s.metrics().verify_done(rep.ok, rep.problems.size());
+    if (scope.kind == AuditScope::Kind::all) s.metrics.verify_done(rep.ok, rep.problems.size());
     return rep.to_json();
   });
   co_return Response::json(http::status::ok, report);
@@ -102,18 +86,18 @@ Task<Response> post_verify(Service& s, Request& req) {
 // ---------------------------------------------------------------------------------
 // GET /cases/{+}/export
 
-Task<Response> export_case(Service& s, Request& req) {
+Task<Response> export_case(AuditApi s, Request& req) {
   const std::string case_number = req.params[0];
   if (auto p = case_number_problem(case_number); !p.empty()) {
     throw HttpError{http::status::bad_request, "invalid_case", p};
   }
   const AuthUser who = req.who();
   // Held until the bundle has been sent (or the reader gone): the stream owns it.
-  auto slot = std::make_shared<SlotGuard>(s.export_slots(), "as many exports as --max-exports allows are running");
-  std::shared_ptr<ScratchFile> spool = co_await blocking(s.audit_workers(), [&s, &case_number, &who] {
-    auto& index = s.index();
+  auto slot = std::make_shared<SlotGuard>(s.export_slots, "as many exports as --max-exports allows are running");
+  std::shared_ptr<ScratchFile> spool = co_await blocking(s.audit_workers, [&s, &case_number, &who] {
+    auto& index = s.index;
     // Every entry up to now, including each item's latest link, is proved in the bundle.
-    const StoredCheckpoint cp = s.checkpointer().ensure(index.log_size());
+    const StoredCheckpoint cp = s.checkpointer.ensure(index.log_size());
     const auto items = index.items_in_case(case_number);
     if (items.empty()) throw HttpError{http::status::not_found, "not_found", "no items in case " + case_number};
     // The spool shares the disk with incoming evidence: never fill it with a bundle.
@@ -121,17 +105,17 @@ Task<Response> export_case(Service& s, Request& req) {
     for (const auto& id : items) {
       if (auto rec = index.get_evidence(id)) content += rec->size;
     }
-    const auto available = Scratch(s.layout()).available_bytes();
+    const auto available = Scratch(s.layout).available_bytes();
     const std::uint64_t reserve = 64ull << 20;  // left for uploads
     if (available && *available < content + reserve) {
       throw HttpError{http::status::insufficient_storage, "no_space",
                       "exporting " + std::to_string(content) + " bytes of content would leave less than 64 MiB free for uploads"};
     }
-    auto file = std::make_shared<ScratchFile>(Scratch(s.layout()).anonymous("export"));
+    auto file = std::make_shared<ScratchFile>(Scratch(s.layout).anonymous("export"));
     Sha256 hash;
     BundleOptions opts;
     opts.checkpoint = cp;
-    write_bundle(index, s.blobs(), s.layout(), case_number,
+    write_bundle(index, s.blobs, s.layout, case_number,
                  [&file, &hash](std::span<const std::uint8_t> data) {
                    hash.update(data);
                    file->write(data);
@@ -160,9 +144,9 @@ Task<Response> export_case(Service& s, Request& req) {
   res.headers.set(http::field::content_type, "application/x-tar");
   // Case numbers are data: the plain filename is a hash, the RFC 5987 one percent-encoded.
   const std::string short_hash = Sha256::of(case_number).hex().substr(0, 16);
+  const std::string encoded = percent_encode(case_number, ExtValueKeep::attr_char);
   res.headers.set(http::field::content_disposition, "attachment; filename=\"case-" + short_hash +
-                                                        ".tar\"; filename*=UTF-8''case-" + rfc5987(case_number) +
-                                                        ".tar");
+                                                        ".tar\"; filename*=UTF-8''case-" + encoded + ".tar");
   res.headers.set(http::field::cache_control, "private, no-store");
   res.stream_size = spool->size();
   res.stream = [spool, slot, offset = std::uint64_t{0}](std::span<std::uint8_t> out) mutable {
@@ -177,23 +161,23 @@ Task<Response> export_case(Service& s, Request& req) {
 
 // ---------------------------------------------------------------------------------
 
-AuditOptions daemon_audit_options(Service& s) {
+AuditOptions daemon_audit_options(const AuditApi& s) {
   AuditOptions o;
-  auto v = note::Verifier::parse(s.log_key());
+  auto v = note::Verifier::parse(s.keys.log_key);
   if (!v) throw Error(Errc::internal, "the daemon's own log key does not parse");
   o.log_verifier = *v;
   // The embedded TSA's CA (tokens from before a move to an outside TSA), then the CA
   // of the TSA in use, when that is another one.
-  std::string pem = read_embedded_tsa_ca(s.layout());
-  if (!s.tsa_ca_pem().empty() && pem.find(s.tsa_ca_pem()) == std::string::npos) {
+  std::string pem = read_embedded_tsa_ca(s.layout);
+  if (!s.keys.tsa_ca_pem.empty() && pem.find(s.keys.tsa_ca_pem) == std::string::npos) {
     if (!pem.empty() && pem.back() != '\n') pem.push_back('\n');
-    pem += s.tsa_ca_pem();
+    pem += s.keys.tsa_ca_pem;
   }
   if (!pem.empty()) o.tsa_ca_pem = std::move(pem);
   return o;
 }
 
-std::uint64_t append_verify_event(Service& s, const std::string& actor, const std::string& role,
+std::uint64_t append_verify_event(const AuditApi& s, const std::string& actor, const std::string& role,
                                   const AuditScope& scope, const AuditReport& report) {
   CustodyEvent ev;
   ev.time = format_rfc3339(now_us());
@@ -213,7 +197,7 @@ std::uint64_t append_verify_event(Service& s, const std::string& actor, const st
                            {"checked", report.checked},
                            {"problems", report.problems.size()},
                            {"hints", report.hints.size()}};
-  return s.index().append_event(ev);
+  return s.index.append_event(ev);
 }
 
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
@@ -240,7 +224,7 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
 // ---------------------------------------------------------------------------------
 // Background verifier
 
-BackgroundVerifier::BackgroundVerifier(Service& s, std::chrono::seconds interval) : s_(s), interval_(interval) {}
+BackgroundVerifier::BackgroundVerifier(AuditApi s, std::chrono::seconds interval) : s_(s), interval_(interval) {}
 
 BackgroundVerifier::~BackgroundVerifier() { stop(); }
 
@@ -276,9 +260,9 @@ void BackgroundVerifier::run_once() {
     o.low_priority = true;
     o.cancel = &stopping_;
     const AuditScope scope = AuditScope::all();
-    const AuditReport rep = run_audit(s_.layout(), s_.index(), s_.blobs(), scope, o);
+    const AuditReport rep = run_audit(s_.layout, s_.index, s_.blobs, scope, o);
     const std::uint64_t at = append_verify_event(s_, "system", "system", scope, rep);
-    s_.metrics().verify_done(rep.ok, rep.problems.size());
+    s_.metrics.verify_done(rep.ok, rep.problems.size());
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::string kinds;
     for (const auto& p : rep.problems) {
@@ -298,20 +282,20 @@ void BackgroundVerifier::run_once() {
               {"log_index", std::to_string(at)}});
   } catch (const Error& e) {
     if (stopping_ && e.code() == Errc::unavailable) return;  // cancelled at shutdown
-    s_.metrics().verify_failed();
+    s_.metrics.verify_failed();
     log_line("error", "verify_failed", {{"error", e.what()}});
   } catch (const std::exception& e) {
-    s_.metrics().verify_failed();
+    s_.metrics.verify_failed();
     log_line("error", "verify_failed", {{"error", e.what()}});
   }
 }
 
 // ---------------------------------------------------------------------------------
 
-void add_audit_routes(Service& s) {
-  s.add_route({http::verb::post, "/verify", true, {Role::auditor, Role::admin}, 0, post_verify});
-  s.add_route({http::verb::get, "/cases/{+}/export", true, {Role::reviewer, Role::auditor, Role::admin}, 0,
-               export_case});
+void add_audit_routes(Routes& routes, AuditApi api) {
+  routes.push_back({http::verb::post, "/verify", true, {Role::auditor, Role::admin}, 0, bind_api(api, post_verify)});
+  routes.push_back({http::verb::get, "/cases/{+}/export", true, {Role::reviewer, Role::auditor, Role::admin}, 0,
+                    bind_api(api, export_case)});
 }
 
 }  // namespace evidence::ingest

@@ -1,5 +1,6 @@
 // Case and search routes.
-#include "ingest/service.h"
+#include "ingest/api.h"
+#include "ingest/api_common.h"
 #include "base/error.h"
 #include "store/ids.h"
 #include "base/timefmt.h"
@@ -18,21 +19,21 @@ CustodyEvent listing_view(const AuthUser& who, const std::string& id, const char
   return ev;
 }
 
-void append_views(Service& s, const std::vector<CustodyEvent>& views) {
-  if (!views.empty()) s.index().append_events(views);
+void append_views(CasesApi s, const std::vector<CustodyEvent>& views) {
+  if (!views.empty()) s.index.append_events(views);
 }
 
-Task<Response> get_case(Service& s, Request& req) {
+Task<Response> get_case(CasesApi s, Request& req) {
   const std::string case_number = req.params[0];
   if (auto p = case_number_problem(case_number); !p.empty()) {
     throw HttpError{http::status::bad_request, "invalid_case", p};
   }
-  json::object o = co_await blocking(s.workers(), [&s, &case_number, &req] {
+  json::object o = co_await blocking(s.workers, [&s, &case_number, &req] {
     json::array items;
     std::vector<CustodyEvent> views;
-    for (const auto& id : s.index().items_in_case(case_number)) {
-      if (auto rec = s.index().get_evidence(id)) {
-        items.push_back(record_json(s, *rec));
+    for (const auto& id : s.index.items_in_case(case_number)) {
+      if (auto rec = s.index.get_evidence(id)) {
+        items.push_back(record_json(s.index, *rec));
         views.push_back(listing_view(req.who(), rec->id, "case"));
         views.back().case_number = case_number;
       }
@@ -56,20 +57,20 @@ std::size_t parse_limit(const Request& req, std::size_t def, std::size_t max) {
   return std::min(n, max);
 }
 
-Task<Response> list_cases(Service& s, Request& req) {
+Task<Response> list_cases(CasesApi s, Request& req) {
   const std::string prefix = req.query("prefix").value_or("");
   if (prefix.size() > 128) {
     throw HttpError{http::status::bad_request, "invalid_case",
                     "a case prefix is at most 128 bytes, the length of the longest case number"};
   }
   const std::size_t limit = parse_limit(req, 1000, 10000);
-  auto cases = co_await blocking(s.workers(), [&s, &prefix, limit] { return s.index().list_cases(prefix, limit); });
+  auto cases = co_await blocking(s.workers, [&s, &prefix, limit] { return s.index.list_cases(prefix, limit); });
   json::array a;
   for (auto& c : cases) a.emplace_back(c);
   co_return Response::json(http::status::ok, json::object{{"cases", std::move(a)}});
 }
 
-Task<Response> search(Service& s, Request& req) {
+Task<Response> search(CasesApi s, Request& req) {
   SearchQuery q;
   q.officer = req.query("officer");
   q.device = req.query("device");
@@ -93,27 +94,27 @@ Task<Response> search(Service& s, Request& req) {
   // Cursors are sealed for the caller (ingest/cursor.h): the index's own position
   // names the last item it looked at, which may be one the caller may not see.
   if (auto c = req.query("cursor"); c && !c->empty()) {
-    auto opened = s.cursors().open(*c, req.who().name);
+    auto opened = s.cursors.open(*c, req.who().name);
     if (!opened) {
       throw HttpError{http::status::bad_request, "invalid_cursor",
                       "the cursor is not one this server gave you (or the server has restarted): search again"};
     }
     q.cursor = *opened;
   }
-  json::object o = co_await blocking(s.workers(), [&s, &q, &req] {
-    SearchPage page = s.index().search(q);
+  json::object o = co_await blocking(s.workers, [&s, &q, &req] {
+    SearchPage page = s.index.search(q);
     json::array items;
     std::vector<CustodyEvent> views;
     for (const auto& rec : page.items) {
       // Officers see only their own uploads; the page may come back shorter.
       if (reads_only_own_uploads(req.who().role) && rec.uploaded_by != req.who().name) continue;
-      items.push_back(record_json(s, rec));
+      items.push_back(record_json(s.index, rec));
       views.push_back(listing_view(req.who(), rec.id, "search"));
     }
     append_views(s, views);
     json::object out;
     out["items"] = std::move(items);  // not an initializer list: Boost.JSON reads an empty array there as an object
-    out["next"] = page.next.empty() ? json::value(nullptr) : json::value(s.cursors().seal(page.next, req.who().name));
+    out["next"] = page.next.empty() ? json::value(nullptr) : json::value(s.cursors.seal(page.next, req.who().name));
     return out;
   });
   co_return Response::json(http::status::ok, o);
@@ -121,10 +122,10 @@ Task<Response> search(Service& s, Request& req) {
 
 }  // namespace
 
-void add_case_routes(Service& s) {
-  s.add_route({http::verb::get, "/cases", true, kReaders, 0, list_cases});
-  s.add_route({http::verb::get, "/cases/{+}", true, kReaders, 0, get_case});
-  s.add_route({http::verb::get, "/search", true, {}, 0, search});
+void add_case_routes(Routes& routes, CasesApi api) {
+  routes.push_back({http::verb::get, "/cases", true, kReaders, 0, bind_api(api, list_cases)});
+  routes.push_back({http::verb::get, "/cases/{+}", true, kReaders, 0, bind_api(api, get_case)});
+  routes.push_back({http::verb::get, "/search", true, {}, 0, bind_api(api, search)});
 }
 
 }  // namespace evidence::ingest

@@ -1,15 +1,14 @@
 // Evidence routes: one-shot upload, record, content (ranges), time stamp, custody,
 // case links.
 #include <boost/beast/core/string.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <memory>
 
 #include "ingest/body_pump.h"
 #include "ingest/headers.h"
 #include "ingest/logging.h"
 #include "ingest/media_jobs.h"
-#include "ingest/service.h"
+#include "ingest/api.h"
+#include "ingest/api_common.h"
 #include "base/error.h"
 #include "store/ids.h"
 
@@ -25,29 +24,29 @@ std::optional<ContentId> declared_digest(const Request& req) {
   return std::nullopt;
 }
 
-Task<Response> post_evidence(Service& s, Request& req) {
+Task<Response> post_evidence(EvidenceApi s, Request& req) {
   // Metadata and digest header are checked before a byte of the body is read.
   const IngestMeta meta = validate_meta([&req](std::string_view k) { return req.query(k); });
   check_uploader(req.who(), meta);
   const auto expected = declared_digest(req);
-  const UploadSlots::Slot slot = s.upload_slots().acquire(req.who().name);
-  s.metrics().upload_started();
+  const UploadSlots::Slot slot = s.upload_slots.acquire(req.who().name);
+  s.metrics.upload_started();
   struct Active {
     Metrics& m;
     ~Active() { m.upload_finished(); }
-  } active{s.metrics()};
+  } active{s.metrics};
 
-  auto writer = s.blobs().begin_write();
+  auto writer = s.blobs.begin_write();
   auto sink = [&writer, &s](std::span<const std::uint8_t> piece) {
     writer->write(piece);
-    s.metrics().bytes_received(piece.size());
+    s.metrics.bytes_received(piece.size());
   };
-  co_await pump_body(*req.body, s.stream_workers(), kChunk, sink);
+  co_await pump_body(*req.body, s.stream_workers, kChunk, sink);
   if (writer->size() == 0) throw HttpError{http::status::bad_request, "empty_body", "the body is empty"};
   std::optional<HttpError> mismatch;
   BlobInfo blob;
   try {
-    blob = co_await blocking(s.workers(), [&writer, &expected] { return writer->commit(expected); });
+    blob = co_await blocking(s.workers, [&writer, &expected] { return writer->commit(expected); });
   } catch (const Error& e) {
     if (e.code() != Errc::digest_mismatch) throw;
     mismatch = HttpError{http::status::bad_request, "digest_mismatch", e.what()};
@@ -58,19 +57,19 @@ Task<Response> post_evidence(Service& s, Request& req) {
     throw HttpError{http::status::bad_request, "digest_mismatch",
                     "sha256 parameter " + meta.sha256->hex() + " but the body hashes to " + blob.id.hex()};
   }
-  json::object receipt = co_await commit_ingest(s, req.who(), meta, blob);
+  json::object receipt = co_await s.pipeline.ingest(req.who(), meta, blob);
   Response r = Response::json(http::status::created, receipt);
   r.headers.set(http::field::location, "/api/v1/evidence/" + std::string(receipt["evidence_id"].as_string()));
   co_return r;
 }
 
-Task<Response> get_evidence(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
-  json::object o = co_await blocking(s.workers(), [&s, &rec, &req] {
+Task<Response> get_evidence(EvidenceApi s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
+  json::object o = co_await blocking(s.workers, [&s, &rec, &req] {
     CustodyEvent ev = custody_event(req.who(), "view");
     ev.evidence = rec.id;
-    s.index().append_event(ev);
-    return record_json(s, rec);
+    s.index.append_event(ev);
+    return record_json(s.index, rec);
   });
   co_return Response::json(http::status::ok, o);
 }
@@ -109,19 +108,19 @@ std::string attachment_disposition(std::string_view filename) {
   std::string out = "attachment";
   if (!filename.empty()) {
     out += "; filename*=UTF-8''";
-    out += boost::urls::encode(filename, boost::urls::unreserved_chars);
+    out += percent_encode(filename, ExtValueKeep::unreserved);
   }
   return out;
 }
 
-Task<Response> get_content(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+Task<Response> get_content(EvidenceApi s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
   const std::string range_header = req.header(http::field::range);
   const auto range = range_header.empty() ? std::nullopt : parse_range(range_header, rec.size);
-  std::shared_ptr<BlobReader> reader = co_await blocking(s.workers(), [&s, &rec, &req, &range] {
+  std::shared_ptr<BlobReader> reader = co_await blocking(s.workers, [&s, &rec, &req, &range] {
     std::shared_ptr<BlobReader> r;
     try {
-      r = s.blobs().open(rec.sha256, rec.blob_version);
+      r = s.blobs.open(rec.sha256, rec.blob_version);
     } catch (const Error& e) {
       if (e.code() != Errc::not_found) throw;
       throw HttpError{http::status::internal_server_error, "blob_missing",
@@ -132,7 +131,7 @@ Task<Response> get_content(Service& s, Request& req) {
     if (range) {
       ev.detail = json::object{{"range", std::to_string(range->first) + "-" + std::to_string(range->last)}};
     }
-    s.index().append_event(ev);
+    s.index.append_event(ev);
     return r;
   });
   Response res;
@@ -162,21 +161,21 @@ Task<Response> get_content(Service& s, Request& req) {
   co_return res;
 }
 
-Task<Response> get_timestamp(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
-  auto token = co_await blocking(s.workers(), [&s, &rec] { return s.index().timestamp_token(rec.id); });
+Task<Response> get_timestamp(EvidenceApi s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
+  auto token = co_await blocking(s.workers, [&s, &rec] { return s.index.timestamp_token(rec.id); });
   if (!token) throw HttpError{http::status::not_found, "not_found", "no time stamp for " + rec.id};
   co_return Response::text(http::status::ok, std::string(as_chars(*token)), "application/timestamp-reply");
 }
 
-Task<Response> get_custody(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
-  json::object o = co_await blocking(s.workers(), [&s, &rec] {
-    auto& index = s.index();
+Task<Response> get_custody(EvidenceApi s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
+  json::object o = co_await blocking(s.workers, [&s, &rec] {
+    auto& index = s.index;
     const auto indexes = index.entries_for_evidence(rec.id);
     std::uint64_t need = 0;
     for (auto i : indexes) need = std::max(need, i + 1);
-    const StoredCheckpoint cp = s.checkpointer().ensure(need);
+    const StoredCheckpoint cp = s.checkpointer.ensure(need);
     json::array entries;
     for (auto i : indexes) {
       auto e = index.log_entry(i);
@@ -191,7 +190,7 @@ Task<Response> get_custody(Service& s, Request& req) {
   co_return Response::json(http::status::ok, o);
 }
 
-Task<Response> link_case(Service& s, Request& req) {
+Task<Response> link_case(EvidenceApi s, Request& req) {
   json::object body = co_await read_json_object(req);
   const auto* c = body.if_contains("case");
   if (!c || !c->is_string()) throw HttpError{http::status::bad_request, "invalid_argument", "\"case\" is required"};
@@ -199,25 +198,25 @@ Task<Response> link_case(Service& s, Request& req) {
   if (auto p = case_number_problem(case_number); !p.empty()) {
     throw HttpError{http::status::bad_request, "invalid_case", p};
   }
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
-  const std::uint64_t idx = co_await blocking(s.workers(), [&s, &rec, &req, &case_number] {
+  const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
+  const std::uint64_t idx = co_await blocking(s.workers, [&s, &rec, &req, &case_number] {
     CustodyEvent ev = custody_event(req.who(), "link");
     ev.evidence = rec.id;
     ev.case_number = case_number;
-    return s.index().link_case(rec.id, case_number, ev);
+    return s.index.link_case(rec.id, case_number, ev);
   });
   co_return Response::json(http::status::created,
                            json::object{{"evidence", rec.id}, {"case", case_number}, {"log_index", idx}});
 }
 
-Task<Response> unlink_case(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+Task<Response> unlink_case(EvidenceApi s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
   const std::string case_number = req.params[1];
-  const std::uint64_t idx = co_await blocking(s.workers(), [&s, &rec, &req, &case_number] {
+  const std::uint64_t idx = co_await blocking(s.workers, [&s, &rec, &req, &case_number] {
     CustodyEvent ev = custody_event(req.who(), "unlink");
     ev.evidence = rec.id;
     ev.case_number = case_number;
-    return s.index().unlink_case(rec.id, case_number, ev);
+    return s.index.unlink_case(rec.id, case_number, ev);
   });
   co_return Response::json(http::status::ok,
                            json::object{{"evidence", rec.id}, {"case", case_number}, {"log_index", idx}});
@@ -225,17 +224,16 @@ Task<Response> unlink_case(Service& s, Request& req) {
 
 }  // namespace
 
-void add_evidence_routes(Service& s) {
+void add_evidence_routes(Routes& routes, EvidenceApi api) {
   const std::vector<Role> all;  // any authenticated role; officers see their own
-  s.add_route({http::verb::post, "/evidence", true, {Role::officer, Role::station, Role::admin}, s.options().max_upload_bytes,
-               post_evidence});
-  s.add_route({http::verb::get, "/evidence/{}", true, all, 0, get_evidence});
-  s.add_route({http::verb::get, "/evidence/{}/content", true, all, 0, get_content});
-  s.add_route({http::verb::get, "/evidence/{}/timestamp", true, all, 0, get_timestamp});
-  s.add_route({http::verb::get, "/evidence/{}/custody", true, all, 0, get_custody});
-  s.add_route({http::verb::post, "/evidence/{}/cases", true, {Role::reviewer, Role::admin}, 0, link_case});
-  s.add_route({http::verb::delete_, "/evidence/{}/cases/{+}", true, {Role::reviewer, Role::admin}, 0, unlink_case});
-  add_media_routes(s);  // api_media.cpp: /thumbnail, /clip; starts the media jobs
+  routes.push_back({http::verb::post, "/evidence", true, {Role::officer, Role::station, Role::admin}, api.max_upload_bytes,
+                    bind_api(api, post_evidence)});
+  routes.push_back({http::verb::get, "/evidence/{}", true, all, 0, bind_api(api, get_evidence)});
+  routes.push_back({http::verb::get, "/evidence/{}/content", true, all, 0, bind_api(api, get_content)});
+  routes.push_back({http::verb::get, "/evidence/{}/timestamp", true, all, 0, bind_api(api, get_timestamp)});
+  routes.push_back({http::verb::get, "/evidence/{}/custody", true, all, 0, bind_api(api, get_custody)});
+  routes.push_back({http::verb::post, "/evidence/{}/cases", true, {Role::reviewer, Role::admin}, 0, bind_api(api, link_case)});
+  routes.push_back({http::verb::delete_, "/evidence/{}/cases/{+}", true, {Role::reviewer, Role::admin}, 0, bind_api(api, unlink_case)});
 }
 
 }  // namespace evidence::ingest

@@ -14,7 +14,8 @@
 #include <mutex>
 
 #include "ingest/api_hold.h"
-#include "ingest/service.h"
+#include "ingest/api.h"
+#include "ingest/api_common.h"
 #include "base/error.h"
 #include "base/timefmt.h"
 
@@ -44,8 +45,8 @@ bool other_holder(Index& index, const EvidenceRecord& rec) {
   return found;
 }
 
-Task<Response> change_hold(Service& s, Request& req, bool on) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
+Task<Response> change_hold(HoldApi s, Request& req, bool on) {
+  const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
   std::optional<std::string> reason = req.query("reason");
   if (req.content_length && *req.content_length > 0) {
     const json::object body = co_await read_json_object(req);
@@ -59,8 +60,8 @@ Task<Response> change_hold(Service& s, Request& req, bool on) {
     for (unsigned char c : *reason) bad = bad || c < 0x20 || c == 0x7f;
     if (bad) throw HttpError{http::status::bad_request, "invalid_reason", "reason: up to 1024 characters, no control characters"};
   }
-  json::object out = co_await blocking(s.workers(), [&s, &req, &rec, &reason, on] {
-    std::lock_guard lock(s.hold_mutex());
+  json::object out = co_await blocking(s.workers, [&s, &req, &rec, &reason, on] {
+    std::lock_guard lock(s.hold_mutex);
     CustodyEvent ev = custody_event(req.who(), on ? "hold" : "release");
     ev.evidence = rec.id;
     json::object detail;
@@ -71,11 +72,11 @@ Task<Response> change_hold(Service& s, Request& req, bool on) {
     if (reason) value["reason"] = *reason;
     std::uint64_t index = 0;
     if (on) {
-      if (LegalHolds* holds = s.blobs().legal_holds()) holds->set_legal_hold(rec.sha256, rec.blob_version, true);
-      index = s.index().put_derived(kHoldKind, rec.id, json::serialize(value), ev);
+      if (LegalHolds* holds = s.blobs.legal_holds()) holds->set_legal_hold(rec.sha256, rec.blob_version, true);
+      index = s.index.put_derived(kHoldKind, rec.id, json::serialize(value), ev);
     } else {
-      index = s.index().put_derived(kHoldKind, rec.id, json::serialize(value), ev);
-      if (LegalHolds* holds = s.blobs().legal_holds(); holds && !other_holder(s.index(), rec))
+      index = s.index.put_derived(kHoldKind, rec.id, json::serialize(value), ev);
+      if (LegalHolds* holds = s.blobs.legal_holds(); holds && !other_holder(s.index, rec))
         holds->set_legal_hold(rec.sha256, rec.blob_version, false);
     }
     return json::object{{"evidence_id", rec.id}, {"legal_hold", on}, {"log_index", index}};
@@ -83,16 +84,16 @@ Task<Response> change_hold(Service& s, Request& req, bool on) {
   co_return Response::json(http::status::ok, out);
 }
 
-Task<Response> post_hold(Service& s, Request& req) { co_return co_await change_hold(s, req, true); }
-Task<Response> delete_hold(Service& s, Request& req) { co_return co_await change_hold(s, req, false); }
+Task<Response> post_hold(HoldApi s, Request& req) { co_return co_await change_hold(s, req, true); }
+Task<Response> delete_hold(HoldApi s, Request& req) { co_return co_await change_hold(s, req, false); }
 
 }  // namespace
 
 bool has_legal_hold(const Index& index, const std::string& evidence_id) { return held(index, evidence_id); }
 
-void add_hold_routes(Service& s) {
-  s.add_route({http::verb::post, "/evidence/{}/hold", true, {Role::admin}, 0, post_hold});
-  s.add_route({http::verb::delete_, "/evidence/{}/hold", true, {Role::admin}, 0, delete_hold});
+void add_hold_routes(Routes& routes, HoldApi api) {
+  routes.push_back({http::verb::post, "/evidence/{}/hold", true, {Role::admin}, 0, bind_api(api, post_hold)});
+  routes.push_back({http::verb::delete_, "/evidence/{}/hold", true, {Role::admin}, 0, bind_api(api, delete_hold)});
 }
 
 }  // namespace evidence::ingest

@@ -1,5 +1,6 @@
 // Custody log routes: checkpoint, entries, inclusion and consistency proofs.
-#include "ingest/service.h"
+#include "ingest/api.h"
+#include "ingest/api_common.h"
 #include "base/error.h"
 
 namespace evidence::ingest {
@@ -26,45 +27,45 @@ std::uint64_t uint_param(const Request& req, std::string_view key, std::optional
   return n;
 }
 
-Task<Response> checkpoint(Service& s, Request&) {
-  auto cp = co_await blocking(s.workers(), [&s] { return s.checkpointer().ensure(0); });
+Task<Response> checkpoint(LogApi s, Request&) {
+  auto cp = co_await blocking(s.workers, [&s] { return s.checkpointer.ensure(0); });
   co_return Response::text(http::status::ok, cp.note, "text/plain; charset=utf-8");
 }
 
-Task<Response> entries(Service& s, Request& req) {
+Task<Response> entries(LogApi s, Request& req) {
   const std::uint64_t start = uint_param(req, "start", 0);
   std::uint64_t end = uint_param(req, "end", start + kMaxEntries);
-  auto list = co_await blocking(s.workers(), [&s, start, &end] {
-    const std::uint64_t size = s.index().log_size();
+  auto list = co_await blocking(s.workers, [&s, start, &end] {
+    const std::uint64_t size = s.index.log_size();
     end = std::min({end, size, start + kMaxEntries});
-    return start >= end ? std::vector<LogEntry>{} : s.index().log_entries(start, end);
+    return start >= end ? std::vector<LogEntry>{} : s.index.log_entries(start, end);
   });
   json::array a;
   for (const auto& e : list) a.push_back(entry_json(e));
   co_return Response::json(http::status::ok, json::object{{"entries", std::move(a)}});
 }
 
-Task<Response> inclusion(Service& s, Request& req) {
+Task<Response> inclusion(LogApi s, Request& req) {
   const std::uint64_t index = uint_param(req, "index");
   const std::uint64_t size = uint_param(req, "size");
-  auto hashes = co_await blocking(s.workers(), [&s, index, size] {
-    if (size > s.index().log_size() || index >= size) {
+  auto hashes = co_await blocking(s.workers, [&s, index, size] {
+    if (size > s.index.log_size() || index >= size) {
       throw HttpError{http::status::bad_request, "invalid_argument", "need index < size <= log size"};
     }
-    return s.index().inclusion_proof(index, size);
+    return s.index.inclusion_proof(index, size);
   });
   co_return Response::json(http::status::ok,
                            json::object{{"index", index}, {"size", size}, {"hashes", hashes_json(hashes)}});
 }
 
-Task<Response> consistency(Service& s, Request& req) {
+Task<Response> consistency(LogApi s, Request& req) {
   const std::uint64_t old_size = uint_param(req, "old");
   const std::uint64_t new_size = uint_param(req, "new");
-  auto hashes = co_await blocking(s.workers(), [&s, old_size, new_size] {
-    if (old_size == 0 || old_size > new_size || new_size > s.index().log_size()) {
+  auto hashes = co_await blocking(s.workers, [&s, old_size, new_size] {
+    if (old_size == 0 || old_size > new_size || new_size > s.index.log_size()) {
       throw HttpError{http::status::bad_request, "invalid_argument", "need 0 < old <= new <= log size"};
     }
-    return s.index().consistency_proof(old_size, new_size);
+    return s.index.consistency_proof(old_size, new_size);
   });
   co_return Response::json(http::status::ok,
                            json::object{{"old", old_size}, {"new", new_size}, {"hashes", hashes_json(hashes)}});
@@ -72,12 +73,12 @@ Task<Response> consistency(Service& s, Request& req) {
 
 }  // namespace
 
-void add_log_routes(Service& s) {
+void add_log_routes(Routes& routes, LogApi api) {
   const std::vector<Role> log_readers{Role::auditor, Role::admin};
-  s.add_route({http::verb::get, "/log/checkpoint", true, {}, 0, checkpoint});
-  s.add_route({http::verb::get, "/log/entries", true, log_readers, 0, entries});
-  s.add_route({http::verb::get, "/log/proof/inclusion", true, {}, 0, inclusion});
-  s.add_route({http::verb::get, "/log/proof/consistency", true, {}, 0, consistency});
+  routes.push_back({http::verb::get, "/log/checkpoint", true, {}, 0, bind_api(api, checkpoint)});
+  routes.push_back({http::verb::get, "/log/entries", true, log_readers, 0, bind_api(api, entries)});
+  routes.push_back({http::verb::get, "/log/proof/inclusion", true, {}, 0, bind_api(api, inclusion)});
+  routes.push_back({http::verb::get, "/log/proof/consistency", true, {}, 0, bind_api(api, consistency)});
 }
 
 }  // namespace evidence::ingest

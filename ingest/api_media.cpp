@@ -13,7 +13,8 @@
 
 #include "ingest/logging.h"
 #include "ingest/media_jobs.h"
-#include "ingest/service.h"
+#include "ingest/api.h"
+#include "ingest/api_common.h"
 #include "base/codec.h"
 #include "base/error.h"
 #include "store/ids.h"
@@ -54,10 +55,10 @@ bool has_video(const json::object& media) {
 
 // --- thumbnail -----------------------------------------------------------------------
 
-Task<Response> get_thumbnail(Service& s, Request& req) {
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
-  const Bytes jpeg = co_await blocking(s.workers(), [&s, &rec, &req]() -> Bytes {
-    auto& index = s.index();
+Task<Response> get_thumbnail(MediaApi s, Request& req) {
+  const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
+  const Bytes jpeg = co_await blocking(s.workers, [&s, &rec, &req]() -> Bytes {
+    auto& index = s.index;
     const auto media = parse_object(index.get_derived(kMediaKind, rec.id));
     if (!media) throw pending(rec.id, "the media information");
     if (media->contains("error")) {
@@ -77,7 +78,7 @@ Task<Response> get_thumbnail(Service& s, Request& req) {
     }
     Bytes out;
     try {
-      auto reader = s.blobs().open(*id);
+      auto reader = s.blobs.open(*id);
       if (reader->size() > (16u << 20)) throw Error(Errc::corrupt, "poster frame blob is too large");
       out.resize(reader->size());
       std::size_t done = 0;
@@ -166,15 +167,15 @@ HttpError clip_error(const json::object& answer) {
 
 // In the clip pool: local copy of the source, the worker's stream copy into incoming/,
 // then the clip's bytes into the blob store (hashed first: content-addressed).
-MadeClip make_clip(Service& s, MediaJobs& jobs, const EvidenceRecord& rec, double start, double end) {
+MadeClip make_clip(MediaApi s, MediaJobs& jobs, const EvidenceRecord& rec, double start, double end) {
   std::optional<LocalContent> src;
   try {
-    src.emplace(LocalContent::of(s, rec));
+    src.emplace(LocalContent::of(s.blobs, s.layout, rec));
   } catch (const Error& e) {
     throw HttpError{http::status::internal_server_error, "blob_missing",
                     "the content of " + rec.id + " cannot be read: " + e.what()};
   }
-  ScratchFile clip = media_temp(s, ".clip");
+  ScratchFile clip = media_temp(s.layout, ".clip");
   const int timeout = static_cast<int>(std::min<std::uint64_t>(60 + rec.size / (10u << 20), 24 * 3600));
   std::string failure;
   // A stream copy is no larger than its source but for the container's own overhead.
@@ -198,7 +199,7 @@ MadeClip make_clip(Service& s, MediaJobs& jobs, const EvidenceRecord& rec, doubl
   // Hash the clip, then hand the file to the store (local: a rename).
   const auto [id, size] = clip.digest();
   if (size == 0) throw HttpError{http::status::unprocessable_entity, "not_clippable", "the clip is empty"};
-  m.blob = clip.adopt_into(s.blobs(), id);
+  m.blob = clip.adopt_into(s.blobs, id);
   m.blob.size = size;
   return m;
 }
@@ -214,7 +215,8 @@ std::optional<double> seconds_field(const json::object& body, const char* key) {
 
 // POST /evidence/{id}/clips {"start": S, "end": E}: a clip is a write (a new item),
 // so it is a POST, for the roles that may change a case (reviewer, admin).
-Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
+Task<Response> post_clip(MediaApi s, Request& req) {
+  MediaJobs* jobs = &s.jobs;
   const json::object body = co_await read_json_object(req);
   const auto start = seconds_field(body, "start");
   const auto end = seconds_field(body, "end");
@@ -225,9 +227,9 @@ Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
   if (*start < 0 || *end <= *start) {
     throw HttpError{http::status::bad_request, "invalid_range", "need 0 <= start < end"};
   }
-  const EvidenceRecord rec = co_await readable_record(s, req, req.params[0]);
-  auto state = co_await blocking(s.workers(), [&s, &rec] {
-    return std::make_pair(s.index().get_derived(kMediaKind, rec.id), s.index().get_derived(kSegmentsKind, rec.id));
+  const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
+  auto state = co_await blocking(s.workers, [&s, &rec] {
+    return std::make_pair(s.index.get_derived(kMediaKind, rec.id), s.index.get_derived(kSegmentsKind, rec.id));
   });
   const auto media = parse_object(state.first);
   if (!media) throw pending(rec.id, "the media information");
@@ -256,8 +258,8 @@ Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
   // The same commit as an upload (time stamp, one grouped LMDB transaction with the
   // ingest custody entry, receipt); that entry names the original.
   const BlobInfo& blob = clip.blob;
-  const Bytes token = co_await stamp_for_ingest(s, blob.id);
-  const auto cases = co_await blocking(s.workers(), [&s, &rec] { return s.index().cases_of(rec.id); });
+  const Bytes token = co_await s.pipeline.stamp(blob.id);
+  const auto cases = co_await blocking(s.workers, [&s, &rec] { return s.index.cases_of(rec.id); });
   NewEvidence item;
   item.record.id = new_evidence_id();
   item.record.sha256 = blob.id;
@@ -283,27 +285,24 @@ Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
                                    {"format", clip.format},
                                    {"source_sha256", rec.sha256.hex()},
                                    {"segments_root", segments_root}};
-  const Committed done = co_await blocking(s.workers(), [&s, &item] { return s.group_commit().commit(std::move(item)); });
-  enqueue_media(s, done.record.id);
+  const EvidenceRecord made = co_await s.pipeline.commit(item);
   log_line("info", "clip_committed",
-           {{"id", done.record.id}, {"derived_from", rec.id}, {"sha256", done.record.sha256.hex()},
-            {"size", std::to_string(done.record.size)}, {"by", req.who().name}});
-  EvidenceRecord made = done.record;
-  made.log_index = done.log_index;
-  json::object receipt = co_await blocking(s.workers(), [&s, &made, &rec, &req, &clip, &cases] {
+           {{"id", made.id}, {"derived_from", rec.id}, {"sha256", made.sha256.hex()},
+            {"size", std::to_string(made.size)}, {"by", req.who().name}});
+  json::object receipt = co_await blocking(s.workers, [&s, &made, &rec, &req, &clip, &cases] {
     // The original was read to make the clip: its own custody says so and where to.
     CustodyEvent ev = custody_event(req.who(), "clip");
     ev.evidence = rec.id;
     ev.detail = json::object{{"clip", made.id}, {"start", clip.start}, {"end", clip.end}};
-    s.index().append_event(ev);
+    s.index.append_event(ev);
     for (std::size_t i = 1; i < cases.size(); ++i) {
       CustodyEvent link = custody_event(req.who(), "link");
       link.evidence = made.id;
       link.case_number = cases[i];
       link.detail = json::object{{"inherited_from", rec.id}};
-      s.index().link_case(made.id, cases[i], link);
+      s.index.link_case(made.id, cases[i], link);
     }
-    return build_receipt(s, made);
+    return s.pipeline.receipt(made);
   });
   receipt["derived_from"] = rec.id;
   Response r = Response::json(http::status::created, receipt);
@@ -313,16 +312,13 @@ Task<Response> post_clip(Service& s, Request& req, MediaJobs* jobs) {
 
 }  // namespace
 
-void add_media_routes(Service& s) {
-  MediaJobOptions options;
-  options.scan_at_start = s.options().media_scan;
-  MediaJobs::start(s, options);
-  // The Service owns the jobs (set by start): they stop, threads joined, before the
-  // index and blob store they use are closed.
-  s.add_route({http::verb::get, "/evidence/{}/thumbnail", true, {}, 0,
-               [](Service& svc, Request& req) { return get_thumbnail(svc, req); }});
-  s.add_route({http::verb::post, "/evidence/{}/clips", true, {Role::reviewer, Role::admin}, 0,
-               [](Service& svc, Request& req) { return post_clip(svc, req, svc.media_jobs().get()); }});
+void add_media_routes(Routes& routes, MediaApi api) {
+  // The Service owns the jobs: they stop, threads joined, before the index and blob
+  // store they use are closed.
+  routes.push_back({http::verb::get, "/evidence/{}/thumbnail", true, {}, 0,
+               bind_api(api, get_thumbnail)});
+  routes.push_back({http::verb::post, "/evidence/{}/clips", true, {Role::reviewer, Role::admin}, 0,
+               bind_api(api, post_clip)});
 }
 
 }  // namespace evidence::ingest

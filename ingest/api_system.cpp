@@ -2,7 +2,8 @@
 #include <boost/json/parse.hpp>
 
 #include "ingest/instance.h"
-#include "ingest/service.h"
+#include "ingest/api.h"
+#include "ingest/api_common.h"
 #include "base/error.h"
 #include "store/ids.h"
 #include "base/timefmt.h"
@@ -25,25 +26,25 @@ Task<json::object> read_json_object(Request& req) {
   co_return std::move(v.as_object());
 }
 
-void add_system_routes(Service& s) {
-  s.add_route({http::verb::get, "/healthz", false, {}, 0, [](Service& svc, Request&) -> Task<Response> {
+void add_system_routes(Routes& routes, SystemApi api) {
+  routes.push_back({http::verb::get, "/healthz", false, {}, 0, bind_api(api, [](SystemApi svc, Request&) -> Task<Response> {
                  co_return Response::json(http::status::ok,
-                                          json::object{{"status", "ok"}, {"log", svc.log_name()}});
-               }});
+                                          json::object{{"status", "ok"}, {"log", svc.keys.log_name}});
+               })});
 
-  s.add_route({http::verb::get, "/metrics", true, {Role::auditor, Role::admin}, 0,
-               [](Service& svc, Request&) -> Task<Response> {
-                 auto text = co_await blocking(svc.workers(), [&svc] {
-                   return svc.metrics().render(svc.index().log_size(), svc.index().evidence_count());
+  routes.push_back({http::verb::get, "/metrics", true, {Role::auditor, Role::admin}, 0,
+               bind_api(api, [](SystemApi svc, Request&) -> Task<Response> {
+                 auto text = co_await blocking(svc.workers, [&svc] {
+                   return svc.metrics.render(svc.index.log_size(), svc.index.evidence_count());
                  });
                  co_return Response::text(http::status::ok, std::move(text), "text/plain; version=0.0.4; charset=utf-8");
-               }});
+               })});
 
-  s.add_route({http::verb::get, "/keys", true, {}, 0, [](Service& svc, Request&) -> Task<Response> {
-                 co_return Response::json(http::status::ok, json::object{{"log_key", svc.log_key()},
-                                                                         {"tsa_ca_pem", svc.tsa_ca_pem()},
-                                                                         {"tsa_cert_pem", svc.tsa_cert_pem()}});
-               }});
+  routes.push_back({http::verb::get, "/keys", true, {}, 0, bind_api(api, [](SystemApi svc, Request&) -> Task<Response> {
+                 co_return Response::json(http::status::ok, json::object{{"log_key", svc.keys.log_key},
+                                                                         {"tsa_ca_pem", svc.keys.tsa_ca_pem},
+                                                                         {"tsa_cert_pem", svc.keys.tsa_cert_pem}});
+               })});
 
 }
 

@@ -3,7 +3,8 @@
 // whom which powers, and when, is in the same log an outsider checks. Tokens are
 // shown once and stored only as their SHA-256.
 #include "ingest/instance.h"
-#include "ingest/service.h"
+#include "ingest/api.h"
+#include "ingest/api_common.h"
 #include "base/error.h"
 #include "store/ids.h"
 #include "base/timefmt.h"
@@ -80,10 +81,10 @@ CustodyEvent user_event(const AuthUser& who, const std::string& name, std::strin
   return ev;
 }
 
-json::object user_json(Service& svc, const User& u) {
+json::object user_json(UsersApi svc, const User& u) {
   json::object o = u.to_json();
   // The sweeper writes last_seen now and then; the latest is in memory.
-  if (auto seen = svc.last_seen().get(u.name); seen && *seen > u.last_seen) o["last_seen"] = *seen;
+  if (auto seen = svc.last_seen.get(u.name); seen && *seen > u.last_seen) o["last_seen"] = *seen;
   return o;
 }
 
@@ -95,14 +96,14 @@ std::string user_name_param(const Request& req) {
 
 }  // namespace
 
-void add_user_routes(Service& s) {
+void add_user_routes(Routes& routes, UsersApi api) {
   // Who holds this token (the console shows it; nothing secret).
-  s.add_route({http::verb::get, "/whoami", true, {}, 0, [](Service&, Request& req) -> Task<Response> {
+  routes.push_back({http::verb::get, "/whoami", true, {}, 0, bind_api(api, [](UsersApi, Request& req) -> Task<Response> {
                  co_return Response::json(http::status::ok,
                                           json::object{{"name", req.who().name}, {"role", role_name(req.who().role)}});
-               }});
+               })});
 
-  s.add_route({http::verb::post, "/users", true, {Role::admin}, 0, [](Service& svc, Request& req) -> Task<Response> {
+  routes.push_back({http::verb::post, "/users", true, {Role::admin}, 0, bind_api(api, [](UsersApi svc, Request& req) -> Task<Response> {
                  json::object body = co_await read_json_object(req);
                  const auto* name = body.if_contains("name");
                  if (!name || !name->is_string() || !body.if_contains("role")) {
@@ -116,22 +117,22 @@ void add_user_routes(Service& s) {
                  u.created_at = format_rfc3339(now_us());
                  const std::string token = new_token();
                  const CustodyEvent ev = user_event(req.who(), u.name, "create", changed);
-                 co_await blocking(svc.workers(),
-                                   [&svc, &u, &token, &ev] { svc.index().put_user(u, Sha256::of(token), &ev); });
+                 co_await blocking(svc.workers,
+                                   [&svc, &u, &token, &ev] { svc.index.put_user(u, Sha256::of(token), &ev); });
                  json::object out = user_json(svc, u);
                  out["token"] = token;
                  co_return Response::json(http::status::created, out);
-               }});
+               })});
 
-  s.add_route({http::verb::get, "/users", true, {Role::admin}, 0, [](Service& svc, Request&) -> Task<Response> {
-                 auto users = co_await blocking(svc.workers(), [&svc] { return svc.index().users(); });
+  routes.push_back({http::verb::get, "/users", true, {Role::admin}, 0, bind_api(api, [](UsersApi svc, Request&) -> Task<Response> {
+                 auto users = co_await blocking(svc.workers, [&svc] { return svc.index.users(); });
                  std::sort(users.begin(), users.end(), [](const User& a, const User& b) { return a.name < b.name; });
                  json::array list;
                  for (const auto& u : users) list.push_back(user_json(svc, u));
                  co_return Response::json(http::status::ok, json::object{{"users", std::move(list)}});
-               }});
+               })});
 
-  s.add_route({http::verb::patch, "/users/{}", true, {Role::admin}, 0, [](Service& svc, Request& req) -> Task<Response> {
+  routes.push_back({http::verb::patch, "/users/{}", true, {Role::admin}, 0, bind_api(api, [](UsersApi svc, Request& req) -> Task<Response> {
                  const std::string name = user_name_param(req);
                  json::object body = co_await read_json_object(req);
                  if (body.empty()) throw bad("nothing to change");
@@ -145,8 +146,8 @@ void add_user_routes(Service& s) {
                  }
                  const CustodyEvent ev = user_event(req.who(), name, "change", changed);
                  User after;
-                 co_await blocking(svc.workers(), [&svc, &name, &body, &ev, &after] {
-                   svc.index().update_user(
+                 co_await blocking(svc.workers, [&svc, &name, &body, &ev, &after] {
+                   svc.index.update_user(
                        name,
                        [&](User& u) {
                          json::object ignored;
@@ -156,18 +157,18 @@ void add_user_routes(Service& s) {
                        ev);
                  });
                  co_return Response::json(http::status::ok, user_json(svc, after));
-               }});
+               })});
 
-  s.add_route({http::verb::post, "/users/{}/token", true, {Role::admin}, 0,
-               [](Service& svc, Request& req) -> Task<Response> {
+  routes.push_back({http::verb::post, "/users/{}/token", true, {Role::admin}, 0,
+               bind_api(api, [](UsersApi svc, Request& req) -> Task<Response> {
                  const std::string name = user_name_param(req);
                  const std::string token = new_token();
                  const CustodyEvent ev = user_event(req.who(), name, "token", {});
-                 co_await blocking(svc.workers(), [&svc, &name, &token, &ev] {
-                   svc.index().replace_user_token(name, Sha256::of(token), ev);
+                 co_await blocking(svc.workers, [&svc, &name, &token, &ev] {
+                   svc.index.replace_user_token(name, Sha256::of(token), ev);
                  });
                  co_return Response::json(http::status::ok, json::object{{"name", name}, {"token", token}});
-               }});
+               })});
 }
 
 }  // namespace evidence::ingest

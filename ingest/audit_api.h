@@ -14,27 +14,41 @@
 #include <string_view>
 #include <thread>
 
+#include "ingest/api.h"
+#include "ingest/live_state.h"
 #include "verify/audit.h"
 
 namespace evidence::ingest {
 
-class Service;
+// What audits and exports reach: the whole store, read-only but for their custody
+// entries, on threads of their own.
+struct AuditApi {
+  Index& index;
+  BlobStore& blobs;
+  const Layout& layout;
+  Checkpointer& checkpointer;
+  Metrics& metrics;
+  Workers& audit_workers;
+  Slots& whole_verify_slot;  // whole-store audits run one at a time
+  Slots& export_slots;       // exports at most --max-exports at once
+  const PublicKeys& keys;
+};
 
 // POST /verify (auditor, admin) and GET /cases/{+}/export (reviewer, auditor, admin).
 // Must be registered before the case routes: "/cases/{+}" would otherwise swallow
 // "/cases/C/export" as the case "C/export" (a case whose number really ends in
 // "/export" is still reachable as /cases/C%2Fexport).
-void add_audit_routes(Service& s);
+void add_audit_routes(Routes& routes, AuditApi api);
 
 // AuditOptions for a run inside the daemon: the log verifier of the key it signs with
 // and every TSA CA it knows (the embedded one from DIR/keys and, with --tsa-url, the
 // outside TSA's CA).
-AuditOptions daemon_audit_options(Service& s);
+AuditOptions daemon_audit_options(const AuditApi& s);
 
 // Appends the "verify" custody event of a finished run: actor and role, the evidence
 // or case of a scoped run, detail {"ok", "checked", "problems": count, "hints": count,
 // "scope"}. Returns the entry index.
-std::uint64_t append_verify_event(Service& s, const std::string& actor, const std::string& role,
+std::uint64_t append_verify_event(const AuditApi& s, const std::string& actor, const std::string& role,
                                   const AuditScope& scope, const AuditReport& report);
 
 // "30s", "10m", "1h", "2d" or a bare number of seconds; nullopt when malformed, zero or
@@ -47,7 +61,7 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text);
 // metrics. stop() cancels a run in progress (the audit's cancel flag) and joins.
 class BackgroundVerifier {
  public:
-  BackgroundVerifier(Service& s, std::chrono::seconds interval);
+  BackgroundVerifier(AuditApi s, std::chrono::seconds interval);
   ~BackgroundVerifier();
   BackgroundVerifier(const BackgroundVerifier&) = delete;
   BackgroundVerifier& operator=(const BackgroundVerifier&) = delete;
@@ -59,7 +73,7 @@ class BackgroundVerifier {
   void loop();
   void run_once();
 
-  Service& s_;
+  AuditApi s_;
   std::chrono::seconds interval_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;

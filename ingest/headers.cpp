@@ -1,7 +1,11 @@
 #include "ingest/headers.h"
 
 #include <boost/beast/core/string.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/grammar/alnum_chars.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/pct_string_view.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace evidence::ingest {
 namespace {
@@ -200,6 +204,14 @@ bool match_pattern(const std::vector<std::string_view>& pat, const std::vector<s
   params.push_back(std::move(joined));
   for (auto& t : tail) params.push_back(std::move(t));
   return true;
+}
+
+std::string percent_encode(std::string_view text, ExtValueKeep keep) {
+  namespace grammar = boost::urls::grammar;
+  // RFC 8187 section 3.2.1 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~".
+  static constexpr grammar::lut_chars kAttrChars = grammar::lut_chars(grammar::alnum_chars) + "!#$&+-.^_`|~";
+  if (keep == ExtValueKeep::attr_char) return boost::urls::encode(text, kAttrChars);
+  return boost::urls::encode(text, boost::urls::unreserved_chars);
 }
 
 }  // namespace evidence::ingest

@@ -61,4 +61,11 @@ std::optional<std::string> decode_segment(std::string_view segment);
 bool match_pattern(const std::vector<std::string_view>& pattern, const std::vector<std::string_view>& segments,
                    std::vector<std::string>& params);
 
+// Percent-encoding (Boost.URL, upper-case hex) of UTF-8 text for an RFC 8187
+// ext-value such as Content-Disposition's filename*. `unreserved` keeps only RFC 3986
+// unreserved characters (as item file names are sent); `attr_char` keeps RFC 8187's
+// attr-char set (as export case numbers are sent). Both decode to the same text.
+enum class ExtValueKeep { unreserved, attr_char };
+std::string percent_encode(std::string_view text, ExtValueKeep keep);
+
 }  // namespace evidence::ingest

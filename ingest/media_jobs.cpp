@@ -13,7 +13,9 @@
 #include <map>
 
 #include "ingest/logging.h"
-#include "ingest/service.h"
+#include "store/blob_store.h"
+#include "store/index.h"
+#include "store/layout.h"
 #include "base/codec.h"
 #include "base/error.h"
 #include "base/timefmt.h"
@@ -110,11 +112,11 @@ std::optional<json::value> run_worker_on(const MediaJobOptions& o, const std::ve
 
 // --- LocalContent ------------------------------------------------------------------
 
-ScratchFile media_temp(const Service& s, const std::string& suffix) { return Scratch(s.layout()).reserve(suffix); }
+ScratchFile media_temp(const Layout& layout, const std::string& suffix) { return Scratch(layout).reserve(suffix); }
 
-LocalContent LocalContent::of(Service& s, const EvidenceRecord& rec) {
+LocalContent LocalContent::of(BlobStore& blobs, const Layout& layout, const EvidenceRecord& rec) {
   LocalContent out;
-  if (LocalBlobFiles* files = s.blobs().local_files()) {
+  if (LocalBlobFiles* files = blobs.local_files()) {
     try {
       out.path_ = files->file_of(rec.sha256);
     } catch (const Error& e) {
@@ -124,8 +126,8 @@ LocalContent LocalContent::of(Service& s, const EvidenceRecord& rec) {
     return out;
   }
   // Another backend (S3): copy the version the record names, checking its hash.
-  auto reader = s.blobs().open(rec.sha256, rec.blob_version);
-  out.copy_ = Scratch(s.layout()).create(".src");
+  auto reader = blobs.open(rec.sha256, rec.blob_version);
+  out.copy_ = Scratch(layout).create(".src");
   out.path_ = out.copy_.path();
   Sha256 h;
   std::vector<std::uint8_t> buf(1 << 20);
@@ -148,10 +150,10 @@ LocalContent LocalContent::of(Service& s, const EvidenceRecord& rec) {
 
 // --- MediaJobs ---------------------------------------------------------------------
 
-MediaJobs::MediaJobs(Service& s, MediaJobOptions options)
-    : s_(s), options_(std::move(options)), clip_workers_(std::max(1u, options_.max_clips)) {
+MediaJobs::MediaJobs(Index& index, BlobStore& blobs, const Layout& layout, MediaJobOptions options)
+    : index_(index), blobs_(blobs), layout_(layout), options_(std::move(options)), clip_workers_(std::max(1u, options_.max_clips)) {
   // Temp files of a previous run (a crash mid-job) are ours to remove: no job runs yet.
-  Scratch(s_.layout()).sweep();
+  Scratch(layout_).sweep();
   const unsigned n = std::max(1u, options_.threads);
   for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this, i] { run(i); });
 }
@@ -252,11 +254,11 @@ bool MediaJobs::worker_usable() {
 // full queue). Runs on one pool thread; new items go through the queue meanwhile.
 void MediaJobs::scan() {
   std::vector<std::string> ids;
-  s_.index().for_each_evidence([&ids](const std::string& id) { ids.push_back(id); });
+  index_.for_each_evidence([&ids](const std::string& id) { ids.push_back(id); });
   std::size_t queued = 0;
   for (const auto& id : ids) {
     if (stop_) return;
-    auto& index = s_.index();
+    auto& index = index_;
     const auto media = index.get_derived(kMediaKind, id);
     const bool unfinished =
         !media || (media_has_video(media) && (!index.get_derived(kThumbnailKind, id) ||
@@ -284,7 +286,7 @@ void MediaJobs::process(const std::string& id) {
     }
   } release{*this, id};
 
-  auto& index = s_.index();
+  auto& index = index_;
   const auto rec = index.get_evidence(id);
   if (!rec) return;
   const bool need_media = !index.get_derived(kMediaKind, id);
@@ -295,7 +297,7 @@ void MediaJobs::process(const std::string& id) {
 
   std::optional<LocalContent> content;
   try {
-    content.emplace(LocalContent::of(s_, *rec));
+    content.emplace(LocalContent::of(blobs_, layout_, *rec));
   } catch (const Error& e) {
     // The audit reports missing or damaged content; nothing is stored, so the next
     // start tries again (a transient object-store error heals).
@@ -328,31 +330,31 @@ void MediaJobs::probe_step(const EvidenceRecord& rec, const std::filesystem::pat
   if (has_error(media)) media = json::object{{"error", error_text(media)}};
   json::object detail{{"ok", !has_error(media)}};
   if (has_error(media)) detail["error"] = media["error"];
-  s_.index().put_derived(kMediaKind, rec.id, json::serialize(media),
+  index_.put_derived(kMediaKind, rec.id, json::serialize(media),
                          system_event("media_probe", rec.id, std::move(detail)));
   log_line("info", "media_probed", {{"id", rec.id}, {"ok", has_error(media) ? "false" : "true"}});
 }
 
 void MediaJobs::thumbnail_step(const EvidenceRecord& rec, const std::filesystem::path& file) {
-  const ScratchFile out = media_temp(s_, ".jpg");
+  const ScratchFile out = media_temp(layout_, ".jpg");
   std::string failure;
   const auto v = run_worker_on(options_, {"thumbnail", "320"}, file, out.path(), options_.thumbnail_timeout_s,
                                kMaxThumbnailBytes, options_.nice, &failure);
   json::object answer = worker_answer(v, failure);
   if (has_error(answer)) {
     const std::string why = error_text(answer);
-    s_.index().put_derived(kThumbnailKind, rec.id, json::serialize(json::object{{"error", why}}),
+    index_.put_derived(kThumbnailKind, rec.id, json::serialize(json::object{{"error", why}}),
                            system_event("thumbnail", rec.id, json::object{{"ok", false}, {"error", why}}));
     log_line("warn", "thumbnail_failed", {{"id", rec.id}, {"error", why}});
     return;
   }
   const Bytes jpeg = out.read_all(kMaxThumbnailBytes);
-  auto writer = s_.blobs().begin_write();
+  auto writer = blobs_.begin_write();
   writer->write(jpeg);
   const BlobInfo blob = writer->commit();  // durable before the index points at it
   json::object detail{{"ok", true}, {"sha256", blob.id.hex()}, {"size", blob.size}};
   if (!blob.version.empty()) detail["version"] = blob.version;
-  s_.index().put_derived(kThumbnailKind, rec.id, blob.id.hex(), system_event("thumbnail", rec.id, std::move(detail)));
+  index_.put_derived(kThumbnailKind, rec.id, blob.id.hex(), system_event("thumbnail", rec.id, std::move(detail)));
 }
 
 void MediaJobs::segments_step(const EvidenceRecord& rec, const std::filesystem::path& file) {
@@ -369,24 +371,8 @@ void MediaJobs::segments_step(const EvidenceRecord& rec, const std::filesystem::
     detail = json::object{{"ok", true}, {"count", table["segments"].as_array().size()}};
     if (const auto* root = table.if_contains("root")) detail["root"] = *root;
   }
-  s_.index().put_derived(kSegmentsKind, rec.id, json::serialize(table),
+  index_.put_derived(kSegmentsKind, rec.id, json::serialize(table),
                          system_event("segments", rec.id, std::move(detail)));
-}
-
-std::shared_ptr<MediaJobs> media_jobs(Service& s) { return s.media_jobs(); }
-
-void enqueue_media(Service& s, const std::string& evidence_id) noexcept {
-  try {
-    if (auto jobs = media_jobs(s)) jobs->enqueue(evidence_id);
-  } catch (...) {
-    // Never fails a commit: the next start's scan finds the item.
-  }
-}
-
-std::shared_ptr<MediaJobs> MediaJobs::start(Service& s, MediaJobOptions options) {
-  auto jobs = std::make_shared<MediaJobs>(s, std::move(options));
-  s.set_media_jobs(jobs);
-  return jobs;
 }
 
 }  // namespace evidence::ingest

@@ -34,12 +34,13 @@
 #include <boost/json/value.hpp>
 
 #include "ingest/http.h"
+#include "store/blob_store.h"
+#include "store/index.h"
+#include "store/layout.h"
 #include "store/records.h"
 #include "store/scratch.h"
 
 namespace evidence::ingest {
-
-class Service;
 
 inline constexpr const char* kMediaKind = "media";
 inline constexpr const char* kThumbnailKind = "thumbnail";
@@ -77,7 +78,7 @@ class LocalContent {
 
   // Throws Error(not_found) when the blob is absent, Error(digest_mismatch) when a
   // copied blob does not hash to the record's sha256, Error(io_error) otherwise.
-  static LocalContent of(Service& s, const EvidenceRecord& rec);
+  static LocalContent of(BlobStore& blobs, const Layout& layout, const EvidenceRecord& rec);
 
  private:
   std::filesystem::path path_;  // opaque, from the store: the blob's file or copy_'s
@@ -86,7 +87,7 @@ class LocalContent {
 
 // A fresh unique scratch name under incoming/ (Scratch::reserve); nothing is created.
 // The file, once a worker made it, is removed when the ScratchFile dies.
-ScratchFile media_temp(const Service& s, const std::string& suffix);
+ScratchFile media_temp(const Layout& layout, const std::string& suffix);
 
 // Runs `worker_exe media-worker ARGS...` (media::run_media_worker) on `input`, opened
 // here as the worker's descriptor 3, and when `output` is not empty on a new file
@@ -99,9 +100,8 @@ std::optional<boost::json::value> run_worker_on(const MediaJobOptions& o, const 
 
 class MediaJobs {
  public:
-  MediaJobs(Service& s, MediaJobOptions options);
-  // Creates the jobs of `s` (threads start at once) and makes media_jobs(s) find them.
-  static std::shared_ptr<MediaJobs> start(Service& s, MediaJobOptions options);
+  // Threads start at once. Index, blobs and layout must outlive the jobs.
+  MediaJobs(Index& index, BlobStore& blobs, const Layout& layout, MediaJobOptions options);
   // Stops: queued ids are dropped (the next start's scan picks them up); a step
   // already running in a child finishes (bounded by its timeout), later steps do not.
   ~MediaJobs();
@@ -128,7 +128,9 @@ class MediaJobs {
   void thumbnail_step(const EvidenceRecord& rec, const std::filesystem::path& file);
   void segments_step(const EvidenceRecord& rec, const std::filesystem::path& file);
 
-  Service& s_;
+  Index& index_;
+  BlobStore& blobs_;
+  const Layout& layout_;
   MediaJobOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -142,14 +144,5 @@ class MediaJobs {
   bool worker_ok_ = false;
   std::vector<std::thread> threads_;
 };
-
-// The daemon's media jobs (nullptr when none run for this Service).
-std::shared_ptr<MediaJobs> media_jobs(Service& s);
-// Called after an item is committed: queues its media work. Never throws.
-void enqueue_media(Service& s, const std::string& evidence_id) noexcept;
-
-// GET /evidence/{id}/thumbnail and GET /evidence/{id}/clip (api_media.cpp); starts the
-// media jobs of this Service (they stop when its routes are destroyed).
-void add_media_routes(Service& s);
 
 }  // namespace evidence::ingest

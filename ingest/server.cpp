@@ -27,6 +27,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -60,11 +62,11 @@ struct Match {
   std::string allow;  // methods for this path when none matched the request's
 };
 
-Match find_route(const Service& svc, http::verb method, std::string_view api_path) {
+Match find_route(const Routes& routes, http::verb method, std::string_view api_path) {
   Match m;
   const auto segs = split_path(api_path);
   std::vector<std::string> params;
-  for (const auto& r : svc.routes()) {
+  for (const auto& r : routes) {
     const auto pat = split_path(r.pattern);
     if (!match_pattern(pat, segs, params)) continue;
     if (r.method == method) {
@@ -81,9 +83,18 @@ Match find_route(const Service& svc, http::verb method, std::string_view api_pat
 // ---------------------------------------------------------------------------------
 // Server state
 
+// What connection handling depends on: the routes, who a token is, the request
+// metrics, the limits and timeouts; and the sweeper's round. Not the daemon itself.
 struct Server {
-  explicit Server(Service& s) : svc(s) {}
-  Service& svc;
+  Server(const Routes& r, std::function<std::optional<AuthUser>(std::string_view)> auth, Metrics& m,
+         const ServeOptions& o, Workers& w, std::function<void()> sw)
+      : routes(r), authenticate(std::move(auth)), metrics(m), opts(o), sweep_workers(w), sweep(std::move(sw)) {}
+  const Routes& routes;
+  std::function<std::optional<AuthUser>(std::string_view token)> authenticate;
+  Metrics& metrics;
+  const ServeOptions& opts;
+  Workers& sweep_workers;
+  std::function<void()> sweep;  // blocks: run on sweep_workers
   asio::io_context* ioc = nullptr;
   ssl::context* tls = nullptr;
   std::atomic<unsigned> connections{0};
@@ -170,8 +181,7 @@ Response web_asset_response(const WebAsset& asset) {
 template <class Stream>
 Task<Response> dispatch(Server& srv, http::request_parser<http::buffer_body>& parser, ParserBody<Stream>& body,
                         bool& authenticated) {
-  auto& svc = srv.svc;
-  const auto& opts = svc.options();
+  const auto& opts = srv.opts;
   auto& msg = parser.get();
   Request req;
   req.method = msg.method();
@@ -196,7 +206,7 @@ Task<Response> dispatch(Server& srv, http::request_parser<http::buffer_body>& pa
       throw HttpError{http::status::not_found, "not_found", "no such route"};
     }
     path.remove_prefix(prefix.size());
-    Match m = find_route(svc, req.method, path);
+    Match m = find_route(srv.routes, req.method, path);
     if (!m.route) {
       if (!m.allow.empty()) {
         throw HttpError{http::status::method_not_allowed, "method_not_allowed",
@@ -218,7 +228,7 @@ Task<Response> dispatch(Server& srv, http::request_parser<http::buffer_body>& pa
       constexpr std::string_view bearer = "Bearer ";
       std::optional<AuthUser> user;
       if (authz.size() > bearer.size() && beast::iequals(std::string_view(authz).substr(0, bearer.size()), bearer)) {
-        user = svc.authenticate(std::string_view(authz).substr(bearer.size()));
+        user = srv.authenticate(std::string_view(authz).substr(bearer.size()));
       }
       if (!user) {
         throw HttpError{http::status::unauthorized, "unauthorized", "a valid bearer token is required",
@@ -232,7 +242,7 @@ Task<Response> dispatch(Server& srv, http::request_parser<http::buffer_body>& pa
       req.user = std::move(user);
       authenticated = true;
     }
-    res = co_await m.route->handler(svc, req);
+    res = co_await m.route->handler(req);
   } catch (const HttpError& e) {
     err = e;
   } catch (const Error& e) {
@@ -275,7 +285,7 @@ Task<void> run_session(Server& srv, Stream stream) {
                  const auto peer = sock.remote_endpoint(ec);
                  return srv.table.add(ec ? asio::ip::address() : peer.address(), sock.native_handle());
                }()};
-  const auto& opts = srv.svc.options();
+  const auto& opts = srv.opts;
   // Capped (ingest/request_limits.h): this bounds a chunked body's trailer.
   beast::flat_buffer buffer(connection_buffer_limit(opts));
   try {
@@ -300,7 +310,7 @@ Task<void> run_session(Server& srv, Stream stream) {
                           : HttpError{http::status::bad_request, "bad_request", "malformed request: " + ec.message()};
         Response r = error_response(e);
         co_await write_response(stream, r, false, opts);
-        srv.svc.metrics().request_done(static_cast<unsigned>(e.status), 0);
+        srv.metrics.request_done(static_cast<unsigned>(e.status), 0);
         break;
       }
       ++srv.active_requests;
@@ -325,7 +335,7 @@ Task<void> run_session(Server& srv, Stream stream) {
       const unsigned status = static_cast<unsigned>(res.status);
       co_await write_response(stream, res, keep, opts);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      srv.svc.metrics().request_done(status, secs);
+      srv.metrics.request_done(status, secs);
       log_line("info", "request",
                {{"method", method}, {"target", target}, {"status", std::to_string(status)},
                 {"ms", std::to_string(static_cast<long>(secs * 1000))}});
@@ -356,7 +366,7 @@ Task<void> accept_loop(Server& srv, tcp::acceptor& acceptor) {
     // At the cap, make room by closing an idle connection (ConnectionTable::evict
     // says which), else refuse this one. An address is never refused for holding
     // many connections by itself: behind a NAT or a load balancer, all clients are one.
-    const auto& opts = srv.svc.options();
+    const auto& opts = srv.opts;
     bool room = true;
     if (srv.connections >= opts.max_connections) room = srv.table.evict();
     // Evicted sessions leave as their reads fail; allow that much overshoot meanwhile.
@@ -380,17 +390,11 @@ Task<void> accept_loop(Server& srv, tcp::acceptor& acceptor) {
 Task<void> sweeper(Server& srv, asio::steady_timer& timer) {
   for (;;) {
     try {
-      co_await blocking(srv.svc.workers(), [&srv] {
-        sweep_expired_uploads(srv.svc);
-        srv.svc.index().touch_users(srv.svc.last_seen().take());
-        if (const int dead = srv.svc.index().clear_stale_readers(); dead > 0) {
-          log_line("warn", "stale_readers_cleared", {{"count", std::to_string(dead)}});
-        }
-      });
+      co_await blocking(srv.sweep_workers, [&srv] { srv.sweep(); });
     } catch (const std::exception& e) {
       log_line("error", "sweep_failed", {{"error", e.what()}});
     }
-    timer.expires_after(srv.svc.options().sweep_interval);
+    timer.expires_after(srv.opts.sweep_interval);
     auto [ec] = co_await timer.async_wait(use_tuple);
     if (ec || srv.stopping) co_return;
   }
@@ -438,7 +442,9 @@ int serve(const ServeOptions& options) {
   const unsigned threads = options.io_threads ? options.io_threads : std::max(1u, std::thread::hardware_concurrency());
   // Declared after srv so that coroutine frames still pending at shutdown are
   // destroyed (with the io_context) while the server state they point at lives.
-  Server srv(svc);
+  Server srv(
+      svc.routes(), [&svc](std::string_view token) { return svc.authenticate(token); }, svc.metrics(), svc.options(),
+      svc.workers(), [&svc] { svc.sweep(); });
   srv.tls = tls ? &*tls : nullptr;
   std::optional<asio::io_context> ioc_holder(std::in_place, static_cast<int>(threads));
   asio::io_context& ioc = *ioc_holder;
@@ -460,7 +466,7 @@ int serve(const ServeOptions& options) {
 
   svc.checkpointer().start(options.checkpoint_interval);
   std::optional<BackgroundVerifier> verifier;  // serve --verify-every
-  if (options.verify_every.count() > 0) verifier.emplace(svc, options.verify_every).start();
+  if (options.verify_every.count() > 0) verifier.emplace(svc.audit_api(), options.verify_every).start();
   asio::co_spawn(ioc, accept_loop(srv, acceptor), asio::detached);
   asio::steady_timer sweep_timer(ioc);
   asio::co_spawn(ioc, sweeper(srv, sweep_timer), asio::detached);
@@ -522,11 +528,11 @@ int serve(const ServeOptions& options) {
   svc.stream_workers().pool.join();
   svc.checkpointer().stop();
   try {
-    svc.index().touch_users(svc.last_seen().take());
+    svc.save_last_seen();
   } catch (const std::exception& e) {
     log_line("warn", "last_seen_not_saved", {{"error", e.what()}});
   }
-  log_line("info", "stopped", {{"log_size", std::to_string(svc.index().log_size())}});
+  log_line("info", "stopped", {{"log_size", std::to_string(svc.log_size())}});
   return 0;
 }
 

@@ -1,5 +1,6 @@
-#include "base/files.h"
 #include "ingest/service.h"
+
+#include "base/files.h"
 
 #include <algorithm>
 #include <fstream>
@@ -8,57 +9,12 @@
 
 #include "ingest/audit_api.h"
 #include "ingest/blob_backend.h"
+#include "ingest/logging.h"
 #include "ingest/tsa_client.h"
 #include "base/error.h"
 #include "base/timefmt.h"
 
 namespace evidence::ingest {
-
-bool UploadRegistry::try_lock(const std::string& id) {
-  std::lock_guard lock(mu_);
-  return busy_.insert(id).second;
-}
-void UploadRegistry::unlock(const std::string& id) {
-  std::lock_guard lock(mu_);
-  busy_.erase(id);
-}
-std::optional<UploadRegistry::Running> UploadRegistry::take_hash(const std::string& id) {
-  std::lock_guard lock(mu_);
-  auto it = hashes_.find(id);
-  if (it == hashes_.end()) return std::nullopt;
-  std::optional<Running> r(std::move(it->second));
-  hashes_.erase(it);
-  return r;
-}
-void UploadRegistry::put_hash(const std::string& id, Running r) {
-  std::lock_guard lock(mu_);
-  hashes_.insert_or_assign(id, std::move(r));
-}
-void UploadRegistry::forget(const std::string& id) {
-  std::lock_guard lock(mu_);
-  hashes_.erase(id);
-}
-
-void LastSeen::saw(const std::string& name, std::string when) {
-  std::lock_guard lock(mu_);
-  auto& latest = latest_[name];
-  // Only a change of minute is news worth writing.
-  if (latest.compare(0, 16, when, 0, 16) == 0) return;
-  latest = when;
-  pending_[name] = std::move(when);
-}
-std::vector<std::pair<std::string, std::string>> LastSeen::take() {
-  std::lock_guard lock(mu_);
-  std::vector<std::pair<std::string, std::string>> out(pending_.begin(), pending_.end());
-  pending_.clear();
-  return out;
-}
-std::optional<std::string> LastSeen::get(const std::string& name) {
-  std::lock_guard lock(mu_);
-  auto it = latest_.find(name);
-  if (it == latest_.end()) return std::nullopt;
-  return it->second;
-}
 
 Service::Service(const ServeOptions& options)
     : options_(options),
@@ -71,30 +27,43 @@ Service::Service(const ServeOptions& options)
       signer_(load_log_signer(layout_)) {
   if (!options_.tsa_url.empty()) {
     if (options_.tsa_ca_file.empty()) throw Error(Errc::invalid_argument, "--tsa-url needs --tsa-ca");
-    tsa_ca_pem_ = read_text_file(options_.tsa_ca_file);
-    outside_tsa_ = std::make_unique<HttpTimeStamper>(options_.tsa_url, tsa_ca_pem_, std::chrono::seconds(15),
+    keys_.tsa_ca_pem = read_text_file(options_.tsa_ca_file);
+    outside_tsa_ = std::make_unique<HttpTimeStamper>(options_.tsa_url, keys_.tsa_ca_pem, std::chrono::seconds(15),
                                                      options_.tsa_tls_ca_file);
     stamper_ = outside_tsa_.get();
   } else {
     stamper_ = embedded_tsa_.get();
-    tsa_ca_pem_ = embedded_tsa_->ca_pem();
-    tsa_cert_pem_ = embedded_tsa_->cert_pem();
+    keys_.tsa_ca_pem = embedded_tsa_->ca_pem();
+    keys_.tsa_cert_pem = embedded_tsa_->cert_pem();
   }
-  log_key_ = signer_.verifier().to_string();
+  keys_.log_name = signer_.name;
+  keys_.log_key = signer_.verifier().to_string();
   checkpointer_ = std::make_unique<Checkpointer>(*index_, signer_, *stamper_);
   workers_ = std::make_unique<Workers>(options_.worker_threads ? options_.worker_threads
                                                                   : ServeOptions{}.worker_threads);
   stream_workers_ = std::make_unique<Workers>(std::max(2u, std::thread::hardware_concurrency()));
   // One for a whole-store audit, one for scoped audits, one per export slot.
   audit_workers_ = std::make_unique<Workers>(options_.max_exports + 2);
-  add_system_routes(*this);
-  add_user_routes(*this);
-  add_evidence_routes(*this);
-  add_audit_routes(*this);  // before the case routes: /cases/{+}/export
-  add_case_routes(*this);
-  add_log_routes(*this);
-  add_tus_routes(*this);
-  add_hold_routes(*this);
+  MediaJobOptions media;
+  media.scan_at_start = options_.media_scan;
+  media_jobs_ = std::make_unique<MediaJobs>(*index_, *blobs_, layout_, media);
+  pipeline_ = std::make_unique<IngestPipeline>(*index_, *group_commit_, *stamper_, *checkpointer_, metrics_, *workers_,
+                                               media_jobs_.get(), ReceiptKeys{keys_.log_key, keys_.tsa_ca_pem});
+
+  // Each area gets the components its handlers use, and nothing else.
+  Index& index = *index_;
+  Workers& workers = *workers_;
+  add_system_routes(routes_, {index, workers, metrics_, keys_});
+  add_user_routes(routes_, {index, workers, last_seen_});
+  add_evidence_routes(routes_, {index, workers, *stream_workers_, *blobs_, *checkpointer_, metrics_, upload_slots_,
+                                *pipeline_, options_.max_upload_bytes});
+  add_media_routes(routes_, {index, workers, *blobs_, layout_, *media_jobs_, *pipeline_});
+  add_audit_routes(routes_, audit_api());  // before the case routes: /cases/{+}/export
+  add_case_routes(routes_, {index, workers, cursors_});
+  add_log_routes(routes_, {index, workers, *checkpointer_});
+  add_tus_routes(routes_, {index, workers, *stream_workers_, *blobs_, layout_, metrics_, uploads_, upload_slots_,
+                           *pipeline_, options_.max_upload_bytes, options_.upload_expiry});
+  add_hold_routes(routes_, {index, workers, *blobs_, hold_mu_});
 }
 
 Service::~Service() {
@@ -102,6 +71,20 @@ Service::~Service() {
   stream_workers_->pool.join();
   audit_workers_->pool.join();
 }
+
+AuditApi Service::audit_api() {
+  return {*index_, *blobs_, layout_, *checkpointer_, metrics_, *audit_workers_, whole_verify_, export_slots_, keys_};
+}
+
+void Service::sweep() {
+  sweep_expired_uploads(*index_, uploads_, layout_);
+  save_last_seen();
+  if (const int dead = index_->clear_stale_readers(); dead > 0) {
+    log_line("warn", "stale_readers_cleared", {{"count", std::to_string(dead)}});
+  }
+}
+
+void Service::save_last_seen() { index_->touch_users(last_seen_.take()); }
 
 std::optional<AuthUser> Service::authenticate(std::string_view token) {
   if (token.empty() || token.size() > 512) return std::nullopt;

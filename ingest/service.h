@@ -1,26 +1,29 @@
-// The daemon's state shared by every connection: the index, blobs, keys, time-stamp
-// authority, checkpointer, tus upload registry and metrics; and the route table.
+// The daemon object: it opens the instance, owns every component (index, group
+// commit, blobs, time-stamp authority, checkpointer, worker pools, the commit
+// pipeline, the media jobs, in-memory upload and user state) and builds the route
+// table. Each API area gets only its own context of references (api.h); nothing
+// outside this class and serve() holds the whole daemon.
 #pragma once
 
-#include <atomic>
-#include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
-#include <vector>
+#include <string_view>
 
+#include "ingest/api.h"
+#include "ingest/audit_api.h"
 #include "ingest/checkpointer.h"
 #include "ingest/cursor.h"
 #include "ingest/group_commit.h"
 #include "ingest/http.h"
+#include "ingest/ingest_pipeline.h"
+#include "ingest/live_state.h"
+#include "ingest/media_jobs.h"
 #include "ingest/metrics.h"
 #include "ingest/options.h"
 #include "ingest/upload_slots.h"
 #include "store/blob_store.h"
-#include "store/content_id.h"
 #include "store/index.h"
 #include "store/instance_lock.h"
 #include "store/layout.h"
@@ -29,122 +32,34 @@
 
 namespace evidence::ingest {
 
-// In-memory state of tus uploads while the daemon lives: which upload a PATCH is
-// writing right now (a second one is refused), and a running SHA-256 of the durable
-// prefix so completion need not re-read the file. After a restart the hash is
-// rebuilt from the file.
-class UploadRegistry {
- public:
-  struct Running {
-    Sha256 hash;
-    std::uint64_t hashed = 0;  // bytes fed to `hash`
-  };
-  // false when a PATCH on `id` is already running.
-  bool try_lock(const std::string& id);
-  void unlock(const std::string& id);
-  // Takes the running hash out for the duration of a PATCH (nullopt: none kept).
-  std::optional<Running> take_hash(const std::string& id);
-  void put_hash(const std::string& id, Running r);
-  void forget(const std::string& id);
-
- private:
-  std::mutex mu_;
-  std::set<std::string> busy_;
-  std::map<std::string, Running> hashes_;
-};
-
-// When each user was last seen (an authenticated request), kept in memory and
-// written to the index by the sweeper: a write per request would put an fsync in
-// front of every read.
-class LastSeen {
- public:
-  void saw(const std::string& name, std::string when);
-  // The times recorded since the last take (name -> RFC 3339).
-  std::vector<std::pair<std::string, std::string>> take();
-  std::optional<std::string> get(const std::string& name);
-
- private:
-  std::mutex mu_;
-  std::map<std::string, std::string> latest_, pending_;
-};
-
-// At most `max` holders at once; try_take() is false past that (the caller answers 429).
-class Slots {
- public:
-  explicit Slots(unsigned max) : max_(max) {}
-  bool try_take() {
-    unsigned n = used_.load();
-    do {
-      if (n >= max_) return false;
-    } while (!used_.compare_exchange_weak(n, n + 1));
-    return true;
-  }
-  void give_back() { --used_; }
-
- private:
-  const unsigned max_;
-  std::atomic<unsigned> used_{0};
-};
-
-class Service;
-class MediaJobs;
-using Handler = std::function<Task<Response>(Service&, Request&)>;
-
-struct Route {
-  http::verb method;
-  std::string pattern;  // under /api/v1; "{}" one segment, "{+}" one or more
-  bool auth = true;
-  std::vector<Role> roles;          // empty: any authenticated user
-  std::uint64_t body_limit = 0;     // 0: the JSON limit
-  Handler handler;
-};
-
 class Service {
  public:
   explicit Service(const ServeOptions& options);
   ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
 
   const ServeOptions& options() const { return options_; }
-  const Layout& layout() const { return layout_; }
-  Index& index() { return *index_; }
-  // New items go through here: concurrent commits share one transaction.
-  GroupCommit& group_commit() { return *group_commit_; }
-  BlobStore& blobs() { return *blobs_; }
-  tsa::TimeStamper& stamper() { return *stamper_; }
-  Checkpointer& checkpointer() { return *checkpointer_; }
+  const Routes& routes() const { return routes_; }
+  // Bearer token -> user (nullopt for an unknown token or a disabled user).
+  std::optional<AuthUser> authenticate(std::string_view token);
   Metrics& metrics() { return metrics_; }
-  UploadRegistry& uploads() { return uploads_; }
-  UploadSlots& upload_slots() { return upload_slots_; }
+
+  // For serve(): start and stop of the background work, and draining at shutdown.
+  Checkpointer& checkpointer() { return *checkpointer_; }
   Workers& workers() { return *workers_; }
   // Hashing and writing of upload bodies (ingest/body_pump.h), kept off the pool
   // that runs commits so a burst of uploads cannot delay their answers.
   Workers& stream_workers() { return *stream_workers_; }
-  // Audits and exports, which read the whole store or a whole case: threads of their
-  // own, so neither can hold up the commits of uploads. Whole-store audits run one at
-  // a time, exports at most --max-exports at once (api_audit.cpp).
-  Workers& audit_workers() { return *audit_workers_; }
-  Slots& whole_verify_slot() { return whole_verify_; }
-  Slots& export_slots() { return export_slots_; }
-  const std::string& log_key() const { return log_key_; }
-  const std::string& log_name() const { return signer_.name; }
-  const std::string& tsa_ca_pem() const { return tsa_ca_pem_; }
-  const std::string& tsa_cert_pem() const { return tsa_cert_pem_; }
-  const std::vector<Route>& routes() const { return routes_; }
-
-  // Bearer token -> user (nullopt for an unknown token or a disabled user).
-  std::optional<AuthUser> authenticate(std::string_view token);
-  LastSeen& last_seen() { return last_seen_; }
-  const CursorSealer& cursors() const { return cursors_; }
-
-  void add_route(Route r) { routes_.push_back(std::move(r)); }
-
-  // The media jobs (thumbnails, segments, clips), when add_media_routes started them;
-  // nullptr before that (and in programs that serve no media).
-  std::shared_ptr<MediaJobs> media_jobs() const { return media_jobs_; }
-  void set_media_jobs(std::shared_ptr<MediaJobs> jobs) { media_jobs_ = std::move(jobs); }
-  // Serialises legal-hold changes of this daemon (api_hold.cpp): one decision at a
-  // time sees every other holder of an object version.
-  std::mutex& hold_mutex() { return hold_mu_; }
+  const std::string& log_name() const { return keys_.log_name; }
+  std::uint64_t log_size() const { return index_->log_size(); }
+  // What `serve --verify-every` audits with (BackgroundVerifier).
+  AuditApi audit_api();
+  // The sweeper's round: expired tus uploads, last-seen times to the index, stale
+  // LMDB readers. Blocks: run it on the worker pool.
+  void sweep();
+  // Writes the last-seen times recorded since the last write (at shutdown).
+  void save_last_seen();
 
  private:
   ServeOptions options_;
@@ -157,6 +72,7 @@ class Service {
   std::unique_ptr<tsa::TimeStamper> outside_tsa_;
   tsa::TimeStamper* stamper_ = nullptr;
   LogSigner signer_;
+  PublicKeys keys_;
   std::unique_ptr<Checkpointer> checkpointer_;
   Metrics metrics_;
   UploadRegistry uploads_;
@@ -165,58 +81,17 @@ class Service {
   UploadSlots upload_slots_{options_.max_uploads_per_user};
   std::unique_ptr<Workers> workers_;
   std::unique_ptr<Workers> stream_workers_;
+  // Audits and exports, which read the whole store or a whole case: threads of their
+  // own, so neither can hold up the commits of uploads. Whole-store audits run one at
+  // a time, exports at most --max-exports at once (api_audit.cpp).
   std::unique_ptr<Workers> audit_workers_;
   Slots whole_verify_{1};
   Slots export_slots_{options_.max_exports};
-  std::string log_key_, tsa_ca_pem_, tsa_cert_pem_;
-  std::vector<Route> routes_;
   std::mutex hold_mu_;
-  // Last, so it is destroyed first: its threads use the index and blob store above.
-  std::shared_ptr<MediaJobs> media_jobs_;
+  // Near last, so it is destroyed first: its threads use the index and blob store above.
+  std::unique_ptr<MediaJobs> media_jobs_;
+  std::unique_ptr<IngestPipeline> pipeline_;  // refers to the media jobs
+  Routes routes_;                             // handlers refer to all of the above
 };
-
-// Route registration, one function per API area (api_*.cpp, tus.cpp).
-void add_system_routes(Service& s);
-void add_user_routes(Service& s);  // api_users.cpp: people (admin)
-void add_evidence_routes(Service& s);
-void add_case_routes(Service& s);
-void add_log_routes(Service& s);
-void add_tus_routes(Service& s);
-void add_hold_routes(Service& s);  // api_hold.cpp: legal hold (admin)
-
-// Removes expired partial tus uploads (file and session); run by the sweeper.
-void sweep_expired_uploads(Service& s);
-
-// Shared helpers for handlers (api_common.cpp).
-CustodyEvent custody_event(const AuthUser& who, std::string action);
-// 404 unless the record exists and the user may read it (officers: their own).
-Task<EvidenceRecord> readable_record(Service& s, const Request& req, const std::string& id);
-// The receipt of a committed item (signs a checkpoint covering it if needed).
-json::object build_receipt(Service& s, const EvidenceRecord& rec);
-// Record JSON as served: the stored record plus current cases and media info.
-json::object record_json(Service& s, const EvidenceRecord& rec);
-json::object entry_json(const LogEntry& e);
-json::array hashes_json(const std::vector<merkle::Hash>& hashes);
-// Reads a small JSON object body (400 when it is not one).
-Task<json::object> read_json_object(Request& req);
-
-// Ingest metadata, as given on the one-shot query string or in Upload-Metadata.
-struct IngestMeta {
-  std::optional<std::string> case_number;
-  std::string officer, device, recorded_at, filename;
-  std::optional<ContentId> sha256;
-};
-// get(key) returns the raw value or nullopt. Throws HttpError 400 naming the field.
-IngestMeta validate_meta(const std::function<std::optional<std::string>(std::string_view)>& get);
-// 403 `officer_mismatch` when an officer names another officer: only a station (and
-// an admin) uploads in someone else's name.
-void check_uploader(const AuthUser& who, const IngestMeta& meta);
-// The RFC 3161 token for new content, from the configured TSA; a token that does not
-// verify is 503 `tsa_invalid` (nothing is committed), an unreachable TSA 503.
-Task<Bytes> stamp_for_ingest(Service& s, const ContentId& id);
-// Time stamp, index commit and receipt for content already durable in the blob store.
-// With `upload`, the tus session is marked complete in the item's own transaction.
-Task<json::object> commit_ingest(Service& s, const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob,
-                                 const UploadSession* upload = nullptr);
 
 }  // namespace evidence::ingest

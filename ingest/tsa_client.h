@@ -27,8 +27,9 @@ class HttpTimeStamper final : public tsa::TimeStamper {
   // Sends make_request(digest), checks the answer with check_response, then verifies
   // the token as an auditor would (signature, chain to ca_pem, timeStamping EKU,
   // imprint) before anything is committed. Error(unavailable) when the TSA cannot be
-  // reached, its TLS certificate does not verify, or it answers non-200; Error(crypto) starting with kTokenInvalid when its
-  // token does not verify (handlers answer 503 `tsa_invalid`: stamp_for_ingest).
+  // reached, its TLS certificate does not verify, or it answers non-200;
+  // Error(crypto) starting with kTokenInvalid when its token does not verify (503
+  // `tsa_invalid`: IngestPipeline::stamp).
   Bytes stamp(const ContentId& digest) override;
   static constexpr std::string_view kTokenInvalid = "the time-stamp authority's token does not verify against --tsa-ca";
 

@@ -9,12 +9,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <ctime>
 
 #include "ingest/body_pump.h"
 #include "ingest/headers.h"
 #include "ingest/logging.h"
-#include "ingest/service.h"
+#include "ingest/api.h"
+#include "ingest/api_common.h"
 #include "store/blob_store.h"
 #include "base/error.h"
 #include "store/ids.h"
@@ -45,15 +45,10 @@ void require_resumable(const Request& req) {
   }
 }
 
+// Upload-Expires is an HTTP-date; sessions keep RFC 3339 times.
 std::string http_date(std::string_view rfc3339) {
-  auto t = parse_rfc3339(rfc3339);
-  if (!t) return {};
-  const std::time_t secs = static_cast<std::time_t>(to_unix_us(*t) / 1000000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
+  const auto t = parse_rfc3339(rfc3339);
+  return t ? format_http_date(*t) : std::string();
 }
 
 json::object parse_metadata(std::string_view header) {
@@ -82,12 +77,12 @@ std::optional<std::string> completed_evidence(const UploadSession& s) {
   return std::string(v->as_string());
 }
 
-Task<UploadSession> owned_session(Service& s, const Request& req, const std::string& id) {
+Task<UploadSession> owned_session(TusApi s, const Request& req, const std::string& id) {
   if (id.empty() || id.size() > 64) throw HttpError{http::status::not_found, "not_found", "no upload " + id};
   for (char c : id) {
     if (!std::isalnum(static_cast<unsigned char>(c))) throw HttpError{http::status::not_found, "not_found", "no upload " + id};
   }
-  auto sess = co_await blocking(s.workers(), [&s, &id] { return s.index().get_upload(id); });
+  auto sess = co_await blocking(s.workers, [&s, &id] { return s.index.get_upload(id); });
   if (!sess || (req.who().role != Role::admin && sess->owner != req.who().name)) {
     throw HttpError{http::status::not_found, "not_found", "no upload " + id};
   }
@@ -104,22 +99,22 @@ struct UploadLock {
 // Turns a fully received upload into evidence. Idempotent across crashes: the
 // content hash is recorded in the session before the file is adopted, so a retry
 // after a crash between adopt and commit finds the blob already in place.
-Task<std::string> complete_upload(Service& s, UploadSession& sess, const AuthUser& who) {
+Task<std::string> complete_upload(TusApi s, UploadSession& sess, const AuthUser& who) {
   if (auto done = completed_evidence(sess)) co_return *done;
-  const PartialUploads files(s.layout());
+  const PartialUploads files(s.layout);
   const IngestMeta meta = meta_of(sess.metadata);
   std::optional<ContentId> id;
   if (auto* h = sess.metadata.if_contains("content_sha256"); h && h->is_string()) {
     id = ContentId::from_hex(h->as_string());
   }
-  auto running = s.uploads().take_hash(sess.id);
-  if (meta.sha256) s.uploads().forget(sess.id);  // a mismatch below ends the upload
-  BlobInfo blob = co_await blocking(s.workers(), [&s, &sess, &files, &id, &running, &meta]() -> BlobInfo {
+  auto running = s.uploads.take_hash(sess.id);
+  if (meta.sha256) s.uploads.forget(sess.id);  // a mismatch below ends the upload
+  BlobInfo blob = co_await blocking(s.workers, [&s, &sess, &files, &id, &running, &meta]() -> BlobInfo {
     const bool have_file = files.exists(sess.id);
     if (!have_file) {
       // Adopted before a crash: name the version the store kept (S3), as a record must.
-      if (id && s.blobs().exists(*id)) {
-        return BlobInfo{*id, sess.length, stored_version(s.blobs(), *id, sess.length), true};
+      if (id && s.blobs.exists(*id)) {
+        return BlobInfo{*id, sess.length, stored_version(s.blobs, *id, sess.length), true};
       }
       throw Error(Errc::corrupt, "upload " + sess.id + " lost its bytes");
     }
@@ -130,28 +125,28 @@ Task<std::string> complete_upload(Service& s, UploadSession& sess, const AuthUse
       // These bytes can never become the declared evidence: drop the upload whole, so
       // nothing of it stays stored, and tell the client why.
       files.remove(sess.id);
-      s.index().delete_upload(sess.id);
+      s.index.delete_upload(sess.id);
       throw Error(Errc::digest_mismatch,
                   "Upload-Metadata sha256 " + meta.sha256->hex() + " but the upload hashes to " + id->hex());
     }
     sess.metadata["content_sha256"] = id->hex();
-    s.index().put_upload(sess);
-    return files.adopt_into(s.blobs(), sess.id, *id);
+    s.index.put_upload(sess);
+    return files.adopt_into(s.blobs, sess.id, *id);
   });
   blob.size = sess.length;
   const AuthUser owner{sess.owner, parse_role(sess.owner_role).value_or(who.role)};
-  json::object receipt = co_await commit_ingest(s, owner, meta, blob, &sess);
+  json::object receipt = co_await s.pipeline.ingest(owner, meta, blob, &sess);
   // Test-only (EVIDENCE_FAULT=tus_after_commit): a crash just after the commit, before
   // anything else is written or answered; the session must already say it is done.
   if (fault_after_commit()) std::_Exit(86);
   const std::string evidence_id(receipt["evidence_id"].as_string());
   sess.metadata["evidence_id"] = evidence_id;  // as the commit stored it
-  s.uploads().forget(sess.id);
+  s.uploads.forget(sess.id);
   co_return evidence_id;
 }
 
 // Appends the request body at sess.offset. Returns the response for the request.
-Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool creation) {
+Task<Response> append_body(TusApi s, Request& req, UploadSession& sess, bool creation) {
   if (req.header(http::field::content_type) != "application/offset+octet-stream") {
     throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
                     "Content-Type must be application/offset+octet-stream"};
@@ -182,14 +177,14 @@ Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool c
                     "the chunk would go past Upload-Length (" + std::to_string(sess.length) + ")"};
   }
   req.body->set_limit(room);
-  const UploadSlots::Slot slot = s.upload_slots().acquire(req.who().name);
-  if (!s.uploads().try_lock(sess.id)) {
+  const UploadSlots::Slot slot = s.upload_slots.acquire(req.who().name);
+  if (!s.uploads.try_lock(sess.id)) {
     throw HttpError{http::status::locked, "upload_busy", "another PATCH is writing this upload"};
   }
-  UploadLock lock{s.uploads(), sess.id};
+  UploadLock lock{s.uploads, sess.id};
   // Re-read the session under the lock: another request may have moved it on.
-  sess = co_await blocking(s.workers(), [&s, &sess] {
-    auto cur = s.index().get_upload(sess.id);
+  sess = co_await blocking(s.workers, [&s, &sess] {
+    auto cur = s.index.get_upload(sess.id);
     if (!cur) throw HttpError{http::status::not_found, "not_found", "no upload " + sess.id};
     return *cur;
   });
@@ -197,31 +192,31 @@ Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool c
     throw HttpError{http::status::conflict, "offset_mismatch", "the upload moved on to " + std::to_string(sess.offset)};
   }
 
-  auto running = s.uploads().take_hash(sess.id);
+  auto running = s.uploads.take_hash(sess.id);
   if (!running && sess.offset == 0) running.emplace();
   if (running && running->hashed != sess.offset) running.reset();  // rebuilt at completion
 
   std::optional<ClientGone> gone;
   std::uint64_t received = 0;
   {
-    auto file = co_await blocking(s.workers(), [&s, &sess] {
-      return PartialUploads(s.layout()).open_append(sess.id, sess.offset);
+    auto file = co_await blocking(s.workers, [&s, &sess] {
+      return PartialUploads(s.layout).open_append(sess.id, sess.offset);
     });
-    s.metrics().upload_started();
+    s.metrics.upload_started();
     struct Active {
       Metrics& m;
       ~Active() { m.upload_finished(); }
-    } active{s.metrics()};
+    } active{s.metrics};
     auto sink = [&](std::span<const std::uint8_t> piece) {
       file->append(piece);
       if (check256) check256->update(piece);
       if (check1) check1->update(piece);
       if (running) running->hash.update(piece);
       received += piece.size();
-      s.metrics().bytes_received(piece.size());
+      s.metrics.bytes_received(piece.size());
     };
     try {
-      co_await pump_body(*req.body, s.stream_workers(), kChunk, sink);
+      co_await pump_body(*req.body, s.stream_workers, kChunk, sink);
     } catch (const ClientGone& g) {
       gone = g;  // keep what arrived (unless a checksum cannot vouch for it)
     }
@@ -236,7 +231,7 @@ Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool c
       }
     }
     const bool discard = mismatch || (gone && (check256 || check1));
-    co_await blocking(s.workers(), [&] {
+    co_await blocking(s.workers, [&] {
       if (discard) {
         file->truncate_to(sess.offset);
         received = 0;
@@ -247,14 +242,14 @@ Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool c
         // An upload that makes progress is not abandoned: its expiry moves forward
         // (Upload-Expires then says the new time), so a slow link over days keeps it.
         sess.expires_at = format_rfc3339(now_us() + std::chrono::duration_cast<std::chrono::microseconds>(
-                                                        s.options().upload_expiry));
-        s.index().put_upload(sess);
+                                                        s.upload_expiry));
+        s.index.put_upload(sess);
       }
     });
     if (discard) running.reset();
     if (running) {
       running->hashed = sess.offset;
-      s.uploads().put_hash(sess.id, std::move(*running));
+      s.uploads.put_hash(sess.id, std::move(*running));
     }
     if (gone) throw *gone;
     if (mismatch) {
@@ -273,17 +268,17 @@ Task<Response> append_body(Service& s, Request& req, UploadSession& sess, bool c
   co_return r;
 }
 
-Task<Response> options(Service& s, Request&) {
+Task<Response> options(TusApi s, Request&) {
   Response r = Response::empty(http::status::no_content);
   tus_headers(r);
   r.headers.set("Tus-Version", std::string(kTusVersion));
   r.headers.set("Tus-Extension", "creation,creation-with-upload,checksum,termination,expiration");
   r.headers.set("Tus-Checksum-Algorithm", "sha1,sha256");
-  r.headers.set("Tus-Max-Size", std::to_string(s.options().max_upload_bytes));
+  r.headers.set("Tus-Max-Size", std::to_string(s.max_upload_bytes));
   co_return r;
 }
 
-Task<Response> create(Service& s, Request& req) {
+Task<Response> create(TusApi s, Request& req) {
   require_resumable(req);
   if (req.has_header("Upload-Defer-Length")) {
     throw HttpError{http::status::bad_request, "unsupported", "Upload-Defer-Length is not supported"};
@@ -291,9 +286,9 @@ Task<Response> create(Service& s, Request& req) {
   const auto length = parse_uint(req.header("Upload-Length"));
   if (!length) throw HttpError{http::status::bad_request, "invalid_length", "Upload-Length is required"};
   if (*length == 0) throw HttpError{http::status::bad_request, "invalid_length", "an upload cannot be empty"};
-  if (*length > s.options().max_upload_bytes) {
+  if (*length > s.max_upload_bytes) {
     throw HttpError{http::status::payload_too_large, "too_large",
-                    "Upload-Length exceeds Tus-Max-Size " + std::to_string(s.options().max_upload_bytes)};
+                    "Upload-Length exceeds Tus-Max-Size " + std::to_string(s.max_upload_bytes)};
   }
   UploadSession sess;
   sess.metadata = parse_metadata(req.header("Upload-Metadata"));
@@ -302,12 +297,12 @@ Task<Response> create(Service& s, Request& req) {
   sess.length = *length;
   const auto now = now_us();
   sess.created_at = format_rfc3339(now);
-  sess.expires_at = format_rfc3339(now + std::chrono::duration_cast<std::chrono::microseconds>(s.options().upload_expiry));
+  sess.expires_at = format_rfc3339(now + std::chrono::duration_cast<std::chrono::microseconds>(s.upload_expiry));
   sess.owner = req.who().name;
   sess.owner_role = role_name(req.who().role);
-  co_await blocking(s.workers(), [&s, &sess] {
-    PartialUploads(s.layout()).create(sess.id);
-    s.index().put_upload(sess);
+  co_await blocking(s.workers, [&s, &sess] {
+    PartialUploads(s.layout).create(sess.id);
+    s.index.put_upload(sess);
   });
   log_line("info", "upload_created", {{"id", sess.id}, {"length", std::to_string(sess.length)}, {"by", sess.owner}});
 
@@ -326,16 +321,16 @@ Task<Response> create(Service& s, Request& req) {
   co_return r;
 }
 
-Task<Response> head(Service& s, Request& req) {
+Task<Response> head(TusApi s, Request& req) {
   require_resumable(req);
   UploadSession sess = co_await owned_session(s, req, req.params[0]);
   // A crash (or failure) after the last byte but before the commit: finish now,
   // because a client seeing offset == length considers the upload done.
-  if (sess.offset == sess.length && !completed_evidence(sess) && s.uploads().try_lock(sess.id)) {
-    UploadLock lock{s.uploads(), sess.id};
+  if (sess.offset == sess.length && !completed_evidence(sess) && s.uploads.try_lock(sess.id)) {
+    UploadLock lock{s.uploads, sess.id};
     // Re-read under the lock: a PATCH that completed the upload since we read it
     // (and has just let go of the lock) has already made its item.
-    auto cur = co_await blocking(s.workers(), [&s, &sess] { return s.index().get_upload(sess.id); });
+    auto cur = co_await blocking(s.workers, [&s, &sess] { return s.index.get_upload(sess.id); });
     if (!cur) throw HttpError{http::status::not_found, "not_found", "no upload " + sess.id};
     sess = *cur;
     if (!completed_evidence(sess)) co_await complete_upload(s, sess, req.who());
@@ -347,7 +342,7 @@ Task<Response> head(Service& s, Request& req) {
   co_return r;
 }
 
-Task<Response> patch(Service& s, Request& req) {
+Task<Response> patch(TusApi s, Request& req) {
   require_resumable(req);
   UploadSession sess = co_await owned_session(s, req, req.params[0]);
   if (completed_evidence(sess)) {
@@ -356,24 +351,24 @@ Task<Response> patch(Service& s, Request& req) {
   co_return co_await append_body(s, req, sess, false);
 }
 
-Task<Response> terminate(Service& s, Request& req) {
+Task<Response> terminate(TusApi s, Request& req) {
   require_resumable(req);
   UploadSession sess = co_await owned_session(s, req, req.params[0]);
-  if (!s.uploads().try_lock(sess.id)) {
+  if (!s.uploads.try_lock(sess.id)) {
     throw HttpError{http::status::locked, "upload_busy", "a PATCH is writing this upload"};
   }
-  UploadLock lock{s.uploads(), sess.id};
-  co_await blocking(s.workers(), [&s, &sess] {
-    PartialUploads(s.layout()).remove(sess.id);
-    s.index().delete_upload(sess.id);
+  UploadLock lock{s.uploads, sess.id};
+  co_await blocking(s.workers, [&s, &sess] {
+    PartialUploads(s.layout).remove(sess.id);
+    s.index.delete_upload(sess.id);
   });
-  s.uploads().forget(sess.id);
+  s.uploads.forget(sess.id);
   Response r = Response::empty(http::status::no_content);
   tus_headers(r);
   co_return r;
 }
 
-Task<Response> receipt(Service& s, Request& req) {
+Task<Response> receipt(TusApi s, Request& req) {
   UploadSession sess = co_await owned_session(s, req, req.params[0]);
   auto id = completed_evidence(sess);
   if (!id) {
@@ -382,39 +377,39 @@ Task<Response> receipt(Service& s, Request& req) {
     base_headers(r, sess);
     co_return r;
   }
-  json::object o = co_await blocking(s.workers(), [&s, &id] {
-    auto rec = s.index().get_evidence(*id);
+  json::object o = co_await blocking(s.workers, [&s, &id] {
+    auto rec = s.index.get_evidence(*id);
     if (!rec) throw Error(Errc::corrupt, "upload points at missing evidence " + *id);
-    return build_receipt(s, *rec);
+    return s.pipeline.receipt(*rec);
   });
   co_return Response::json(http::status::ok, o);
 }
 
 }  // namespace
 
-void sweep_expired_uploads(Service& s) {
+void sweep_expired_uploads(Index& index, UploadRegistry& uploads, const Layout& layout) {
   const auto now = now_us();
-  for (const auto& sess : s.index().uploads()) {
+  for (const auto& sess : index.uploads()) {
     auto exp = parse_rfc3339(sess.expires_at);
     if (!exp || *exp > now) continue;
-    if (!s.uploads().try_lock(sess.id)) continue;
-    UploadLock lock{s.uploads(), sess.id};
-    PartialUploads(s.layout()).remove(sess.id);
-    s.index().delete_upload(sess.id);
-    s.uploads().forget(sess.id);
+    if (!uploads.try_lock(sess.id)) continue;
+    UploadLock lock{uploads, sess.id};
+    PartialUploads(layout).remove(sess.id);
+    index.delete_upload(sess.id);
+    uploads.forget(sess.id);
     log_line("info", "upload_expired", {{"id", sess.id}, {"offset", std::to_string(sess.offset)}});
   }
 }
 
-void add_tus_routes(Service& s) {
-  const std::uint64_t max = s.options().max_upload_bytes;
+void add_tus_routes(Routes& routes, TusApi api) {
+  const std::uint64_t max = api.max_upload_bytes;
   const std::vector<Role> uploaders{Role::officer, Role::station, Role::admin};
-  s.add_route({http::verb::options, "/uploads", false, {}, 0, options});
-  s.add_route({http::verb::post, "/uploads", true, uploaders, max, create});
-  s.add_route({http::verb::head, "/uploads/{}", true, uploaders, 0, head});
-  s.add_route({http::verb::patch, "/uploads/{}", true, uploaders, max, patch});
-  s.add_route({http::verb::delete_, "/uploads/{}", true, uploaders, 0, terminate});
-  s.add_route({http::verb::get, "/uploads/{}", true, uploaders, 0, receipt});
+  routes.push_back({http::verb::options, "/uploads", false, {}, 0, bind_api(api, options)});
+  routes.push_back({http::verb::post, "/uploads", true, uploaders, max, bind_api(api, create)});
+  routes.push_back({http::verb::head, "/uploads/{}", true, uploaders, 0, bind_api(api, head)});
+  routes.push_back({http::verb::patch, "/uploads/{}", true, uploaders, max, bind_api(api, patch)});
+  routes.push_back({http::verb::delete_, "/uploads/{}", true, uploaders, 0, bind_api(api, terminate)});
+  routes.push_back({http::verb::get, "/uploads/{}", true, uploaders, 0, bind_api(api, receipt)});
 }
 
 }  // namespace evidence::ingest

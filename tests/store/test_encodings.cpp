@@ -70,6 +70,11 @@ TEST_CASE("RFC 3339 times parse with offsets and format as UTC", "[time]") {
     CHECK_FALSE(parse_rfc3339(bad));
 }
 
+TEST_CASE("HTTP dates are IMF-fixdate in GMT with English names", "[time]") {
+  CHECK(format_http_date(*parse_rfc3339("1994-11-06T08:49:37Z")) == "Sun, 06 Nov 1994 08:49:37 GMT");
+  CHECK(format_http_date(*parse_rfc3339("2026-12-01T19:05:09.999+01:00")) == "Tue, 01 Dec 2026 18:05:09 GMT");
+}
+
 TEST_CASE("records decode what they encode and refuse unknown versions", "[records]") {
   EvidenceRecord r;
   r.id = new_evidence_id();
