@@ -124,7 +124,11 @@ std::vector<Row> matrix(Fixture& f) {
   // Audit and log.
   rows.push_back({"POST", "/verify", true, {403, 403, 403, 200, 200},
                   [json_ct] { return R{"/verify", R"({"scope":"all"})", json_ct}; }});
-  rows.push_back({"GET", "/log/checkpoint", true, {200, 200, 200, 200, 200}, get("/log/checkpoint")});
+  // The checkpoint and hash tiles are public (hashes reveal nothing); entry bundles
+  // hold the custody entries themselves, for auditors.
+  rows.push_back({"GET", "/log/checkpoint", false, {200, 200, 200, 200, 200}, get("/log/checkpoint")});
+  rows.push_back({"GET", "/log/tile/{+}", false, {200, 200, 200, 200, 200}, get("/log/tile/0/000.p/1")});
+  rows.push_back({"GET", "/log/tile/entries/{+}", true, {403, 403, 403, 200, 200}, get("/log/tile/entries/000.p/1")});
   rows.push_back({"GET", "/log/entries", true, {403, 403, 403, 200, 200}, get("/log/entries?start=0&end=2")});
   rows.push_back({"GET", "/log/proof/inclusion", true, {200, 200, 200, 200, 200},
                   get("/log/proof/inclusion?index=0&size=1")});
