@@ -107,6 +107,7 @@ class LocalBlobWriter final : public BlobWriter {
   }
 
   std::uint64_t size() const override { return size_; }
+  BlobDigest digest() const override { return {hash_.current(), size_}; }
 
   BlobInfo commit(const std::optional<ContentId>& expected) override {
     flush();

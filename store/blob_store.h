@@ -30,12 +30,24 @@ struct BlobInfo {
   bool existed = false; // the content was already stored (deduplicated)
 };
 
+// What a writer has received so far: the SHA-256 and the length of its bytes.
+struct BlobDigest {
+  ContentId id;
+  std::uint64_t size = 0;
+};
+
 class BlobWriter {
  public:
   virtual ~BlobWriter() = default;
   // Appends bytes, hashing them on the way. Throws Error(no_space|io_error|...).
   virtual void write(std::span<const std::uint8_t> data) = 0;
   virtual std::uint64_t size() const = 0;
+  // The content id and size of the bytes written so far, without committing or storing
+  // anything: the caller can act on the hash first (time-stamp it) and still drop the
+  // writer, which then leaves nothing behind. write() may go on afterwards, and
+  // commit() still checks its own `expected`. Cheap (a copy of the hash state), but it
+  // does not wait for bytes already sent to a remote store: that is commit()'s job.
+  virtual BlobDigest digest() const = 0;
   // Finishes the hash and makes the blob durable. When `expected` is given and does
   // not match, nothing is stored and Error(digest_mismatch) is thrown naming both.
   virtual BlobInfo commit(const std::optional<ContentId>& expected = std::nullopt) = 0;

@@ -53,6 +53,17 @@ ContentId Sha256::finish() {
   return id;
 }
 
+ContentId Sha256::current() const {
+  EVP_MD_CTX* copy = EVP_MD_CTX_new();
+  ContentId id;
+  unsigned int len = 0;
+  bool ok = copy && EVP_MD_CTX_copy_ex(copy, ctx_->md) == 1 && EVP_DigestFinal_ex(copy, id.bytes.data(), &len) == 1 &&
+            len == 32;
+  EVP_MD_CTX_free(copy);
+  if (!ok) throw Error(Errc::crypto, "SHA-256 of the bytes so far failed");
+  return id;
+}
+
 ContentId Sha256::of(std::span<const std::uint8_t> data) {
   Sha256 h;
   h.update(data);

@@ -25,7 +25,7 @@ struct ContentId {
 };
 
 // Streaming SHA-256 over OpenSSL EVP. Move-only; update() any number of times, then
-// finish() once.
+// finish() once. current() may be called at any time before finish().
 class Sha256 {
  public:
   Sha256();
@@ -38,6 +38,8 @@ class Sha256 {
   void update(std::span<const std::uint8_t> data);
   void update(std::string_view data);
   ContentId finish();
+  // The digest of the bytes so far, without ending the stream (update() may go on).
+  ContentId current() const;
 
   // One-shot helpers.
   static ContentId of(std::span<const std::uint8_t> data);

@@ -32,91 +32,7 @@ using namespace detail;
 
 namespace {
 
-// ---- writer and reader --------------------------------------------------------------------
-
-class S3BlobWriter final : public BlobWriter {
- public:
-  S3BlobWriter(S3BlobStore& store, const fs::path& spool_dir, std::size_t part_size)
-      : store_(store), part_size_(part_size) {
-    std::error_code ec;
-    fs::create_directories(spool_dir, ec);
-    std::string tmpl = (spool_dir / "s3-spool-XXXXXX").string();
-    int fd = ::mkstemp(tmpl.data());
-    if (fd < 0) throw system_error(errno, "create spool file in " + spool_dir.string());
-    fd_ = std::make_unique<Fd>(fd);
-    tmp_ = tmpl;
-    buffer_.reserve(1u << 20);
-  }
-  ~S3BlobWriter() override {
-    if (!tmp_.empty()) ::unlink(tmp_.c_str());
-  }
-
-  void write(std::span<const std::uint8_t> data) override {
-    if (tmp_.empty()) throw Error(Errc::conflict, "write after commit");
-    hash_.update(data);
-    // Per-part MD5s, split at part boundaries, for the ETag check and dedup.
-    auto rest = data;
-    while (!rest.empty()) {
-      std::size_t room = part_size_ - in_part_;
-      std::size_t n = std::min(room, rest.size());
-      md5_.update(rest.first(n));
-      in_part_ += n;
-      rest = rest.subspan(n);
-      if (in_part_ == part_size_) {
-        part_md5s_.push_back(md5_.finish());
-        in_part_ = 0;
-      }
-    }
-    size_ += data.size();
-    if (buffer_.size() + data.size() > buffer_.capacity()) flush();
-    if (data.size() >= buffer_.capacity())
-      write_all(fd_->get(), data.data(), data.size(), tmp_.string());
-    else
-      buffer_.insert(buffer_.end(), data.begin(), data.end());
-  }
-
-  std::uint64_t size() const override { return size_; }
-
-  BlobInfo commit(const std::optional<ContentId>& expected) override {
-    if (tmp_.empty()) throw Error(Errc::conflict, "commit called twice");
-    flush();
-    fd_->close_checked(tmp_.string());
-    ContentId id = hash_.finish();
-    if (expected && *expected != id)
-      throw Error(Errc::digest_mismatch,
-                  "content hashes to " + id.hex() + " but " + expected->hex() + " was declared");
-    if (in_part_ > 0 || part_md5s_.empty()) part_md5s_.push_back(md5_.finish());
-    BlobInfo info = store_.store_file(tmp_, size_, id, part_md5s_, lock_until_);
-    ::unlink(tmp_.c_str());
-    tmp_.clear();
-    return info;
-  }
-
-  void lock_until(std::chrono::system_clock::time_point until) override {
-    if (until <= std::chrono::system_clock::now())
-      throw Error(Errc::invalid_argument, "an object lock must end in the future");
-    lock_until_ = until;
-  }
-
- private:
-  void flush() {
-    if (buffer_.empty()) return;
-    write_all(fd_->get(), buffer_.data(), buffer_.size(), tmp_.string());
-    buffer_.clear();
-  }
-
-  S3BlobStore& store_;
-  std::size_t part_size_;
-  std::unique_ptr<Fd> fd_;
-  fs::path tmp_;
-  std::vector<std::uint8_t> buffer_;
-  Sha256 hash_;
-  Md5 md5_;
-  std::size_t in_part_ = 0;
-  std::vector<Md5Digest> part_md5s_;
-  std::uint64_t size_ = 0;
-  std::optional<std::chrono::system_clock::time_point> lock_until_;
-};
+// ---- reader ----------------------------------------------------------------------------
 
 class S3BlobReader final : public BlobReader {
  public:
@@ -179,12 +95,6 @@ class S3BlobReader final : public BlobReader {
 };
 
 }  // namespace
-
-std::unique_ptr<BlobWriter> S3BlobStore::begin_write() {
-  if (options_.spool_dir.empty())
-    throw Error(Errc::invalid_argument, "S3 blob store has no spool folder (S3Options::spool_dir)");
-  return std::make_unique<S3BlobWriter>(*this, options_.spool_dir, options_.part_size);
-}
 
 std::unique_ptr<BlobReader> S3BlobStore::open(const ContentId& id, const std::string& version) {
   s3::Request head;

@@ -143,6 +143,14 @@ void S3BlobStore::for_each(const std::function<void(const ContentId&, std::uint6
 }
 
 std::vector<std::string> S3BlobStore::stray_names() {
+  // A staging key younger than staging_grace belongs to a writer at work (or one that
+  // is cleaning up); older, to one that crashed. Unparsable times count as old.
+  const auto cutoff = now_us() - std::chrono::duration_cast<std::chrono::microseconds>(options_.staging_grace);
+  auto in_progress = [&](const std::string& key, const std::string& time) {
+    if (key.compare(0, kStagingPrefix.size(), kStagingPrefix) != 0) return false;
+    auto t = parse_rfc3339(time);
+    return t && *t > cutoff;
+  };
   std::vector<std::string> out;
   std::string token;
   for (;;) {
@@ -157,7 +165,7 @@ std::vector<std::string> S3BlobStore::stray_names() {
     for (auto& [name, node] : result) {
       if (name != "Contents") continue;
       auto key = node.get<std::string>("Key", "");
-      if (!id_of_key(key)) out.push_back(key);
+      if (!id_of_key(key) && !in_progress(key, node.get<std::string>("LastModified", ""))) out.push_back(key);
     }
     token = result.get<std::string>("NextContinuationToken", "");
     if (result.get<std::string>("IsTruncated", "false") != "true" || token.empty()) break;
@@ -169,8 +177,11 @@ std::vector<std::string> S3BlobStore::stray_names() {
   if (u.ok()) {
     auto tree = parse_xml(u.body, "list uploads of " + options_.bucket);
     if (auto result = tree.get_child_optional("ListMultipartUploadsResult"))
-      for (auto& [name, node] : *result)
-        if (name == "Upload") out.push_back("upload:" + node.get<std::string>("Key", ""));
+      for (auto& [name, node] : *result) {
+        if (name != "Upload") continue;
+        auto key = node.get<std::string>("Key", "");
+        if (!in_progress(key, node.get<std::string>("Initiated", ""))) out.push_back("upload:" + key);
+      }
   }
   return out;
 }

@@ -10,22 +10,36 @@
 // and reads always name it.
 //
 // Writing: S3 has no rename, and the key is the SHA-256 of the whole content, known
-// only at the end. So a writer spools the bytes to a temp file in `spool_dir` (the
-// data directory's incoming/) while hashing them (SHA-256 for the key, MD5 per part
-// for the ETag); commit() then
-//   1. HEADs the key and, if present, looks for an existing version with the same
-//      size and the same ETag (which the store computed from the bytes it received):
-//      found = deduplicated, no upload;
-//   2. otherwise uploads: one PUT below part_size, else a multipart upload in parts of
-//      part_size, up to upload_concurrency parts at once; every request carries
-//      Content-MD5 and a signed x-amz-content-sha256 of its payload, which the store
-//      checks; the object carries x-amz-object-lock-mode/-retain-until-date;
-//   3. HEADs the new version: size and ETag must match, or Error(corrupt); when the
-//      store did not apply the lock (Ceph RGW 16.2 ignores it on multipart uploads),
-//      sets the retention on that version (PUT ?retention) and checks again.
-// Only then does commit() return, so the index commits after the object is complete.
-// Memory: one 1 MiB write buffer per writer, plus upload_concurrency * part_size
-// during an upload (64 MiB with the defaults). Disk: the spool file, removed after.
+// only at the end. A writer (begin_write) therefore streams: it hashes the bytes as
+// they arrive (SHA-256 for the key; MD5 per part_size part and over the whole, which
+// is what S3's Content-MD5 and ETags speak) and
+//   - up to part_size bytes, keeps them in memory; commit() then deduplicates (below)
+//     or PUTs them straight to "sha256/<hex>" with the lock headers and the content id
+//     as the signed payload hash;
+//   - beyond part_size, starts a multipart upload under a staging key
+//     "staging/<random hex>" (never locked, never evidence) and sends each full part
+//     while the next fills, at most parts_in_flight at once (write() waits when all are
+//     busy); each part carries Content-MD5 and a signed x-amz-content-sha256 and its
+//     ETag must be the MD5 we computed. commit() sends the last part, finishes the hash
+//     and then: on a digest mismatch or when the content is already stored, aborts the
+//     upload (nothing stored); otherwise completes it, checks the staging object's
+//     size and ETag, copies it server-side to "sha256/<hex>" (CopyObject with the lock
+//     headers; UploadPartCopy in the same part ranges above copy_limit), checks the
+//     new version (below) and deletes the staging version.
+// Memory per writer: one part buffer filling plus parts_in_flight being sent (3 x 16
+// MiB with the defaults); no local disk at all. A writer dropped before commit()
+// aborts its multipart upload (best effort; a crash leaves it, see stray_names()).
+// Deduplication (commit, adopt_file): the oldest version under the key with the same
+// size whose ETag the store computed from its bytes equals one we computed (the
+// multipart ETag of our part layout, or the MD5 of the whole: a server-side copy
+// may have either); a forged newer version never matches, so it is never adopted.
+// Check after every upload: HEAD the new version; size and ETag must match, or
+// Error(corrupt); when the store did not apply the lock (Ceph RGW 16.2 ignores it on
+// multipart uploads), set the retention on that version (PUT ?retention) and check
+// again. Only then does commit() return, so the index commits after the object is
+// complete and locked. adopt_file (a finished tus upload, already a local file) reads
+// the file, then PUTs it or uploads it in parts straight to its key
+// (upload_concurrency parts at once) with the same checks.
 //
 // Reading: ranged GETs of the named version through a read-ahead window (read_window
 // bytes), so seeking in a video costs one request and memory stays bounded.
@@ -37,7 +51,9 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/s3/s3_client.h"
@@ -56,9 +72,13 @@ struct S3Options {
   bool allow_unlocked = false;           // accept a bucket without Object Lock (then no lock headers)
   bool create_bucket = true;             // create a missing bucket, with Object Lock enabled
   std::size_t part_size = 16u << 20;     // >= 5 MiB (S3's minimum part)
-  unsigned upload_concurrency = 4;       // parts in flight per commit
+  unsigned upload_concurrency = 4;       // parts in flight per adopt_file
+  unsigned parts_in_flight = 2;          // parts a streaming writer sends while the next fills
+  std::uint64_t copy_limit = 5ull << 30; // largest CopyObject (S3: 5 GiB); above it UploadPartCopy
+  // A staging object or upload younger than this is an upload in progress, not a stray.
+  std::chrono::seconds staging_grace{std::chrono::hours(6)};
   std::size_t read_window = 4u << 20;    // read-ahead of a reader
-  std::filesystem::path spool_dir;       // writers' temp files (DIR/incoming); required for begin_write
+  std::filesystem::path spool_dir;       // unused since writers stream (kept for callers that set it)
   std::string ca_file;                   // HTTPS: extra CA bundle
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
   int max_attempts = 5;
@@ -91,6 +111,8 @@ std::string retain_until(std::chrono::system_clock::time_point t, unsigned days)
 std::string expected_etag(const std::vector<std::array<std::uint8_t, 16>>& part_md5s, bool multipart);
 // "sha256/<hex>"
 std::string s3_key(const ContentId& id);
+// Keys of writers' multipart uploads before the content id is known: "staging/<hex>".
+inline constexpr std::string_view kStagingPrefix = "staging/";
 
 class S3BlobStore final : public BlobStore, public VersionedBlobs, public LegalHolds {
  public:
@@ -108,7 +130,10 @@ class S3BlobStore final : public BlobStore, public VersionedBlobs, public LegalH
   // Newest versions under sha256/, well-formed names only (ListObjectsV2).
   void for_each(const std::function<void(const ContentId&, std::uint64_t)>& fn) override;
   // Keys that are not "sha256/<64 lowercase hex>", and unfinished multipart uploads
-  // ("upload:" + key), which hold bytes but are never evidence.
+  // ("upload:" + key), which hold bytes but are never evidence. Staging keys and
+  // uploads ("staging/...") younger than staging_grace are writers at work and are
+  // left out; older ones are what a crashed writer left and are listed (an operator
+  // may delete such objects and abort such uploads: no record ever names them).
   std::vector<std::string> stray_names() override;
   std::string describe() const override;
   // Deletes every version (and delete marker) under the content's key, after checking
@@ -136,26 +161,39 @@ class S3BlobStore final : public BlobStore, public VersionedBlobs, public LegalH
   s3::Client& client() { return *client_; }
   const S3Options& options() const { return options_; }
 
-  // Used by writers: uploads `file` (size bytes, hashing to id, part MD5s given) unless
-  // a matching version exists. Does not remove the file.
+  // Used by adopt_file: uploads `file` (size bytes, hashing to id, part MD5s given)
+  // unless a matching version exists. Does not remove the file.
   // `lock_until`: the object's retain-until date (BlobWriter::lock_until); nullopt:
   // commit time + retention_days.
   BlobInfo store_file(const std::filesystem::path& file, std::uint64_t size, const ContentId& id,
                       const std::vector<std::array<std::uint8_t, 16>>& part_md5s,
                       std::optional<std::chrono::system_clock::time_point> lock_until = std::nullopt);
 
+  // ---- used by the streaming writer (s3_stream_writer.cpp) ----
+  using LockUntil = std::optional<std::chrono::system_clock::time_point>;
+  // The oldest stored version of `id` with `size` bytes whose ETag is one of `etags`.
+  std::optional<BlobInfo> find_existing(const ContentId& id, std::uint64_t size, const std::vector<std::string>& etags);
+  // PUTs bytes (all of the content) to the content's key with the lock headers.
+  std::string put_bytes(std::span<const std::uint8_t> body, const ContentId& id, const std::array<std::uint8_t, 16>& md5,
+                        const LockUntil& until);
+  // HEADs the new `version` of `id`: size and ETag (one of `etags`) must match, then
+  // makes sure the lock is on. Returns the version (from HEAD when `version` is empty).
+  std::string check_new_version(const ContentId& id, std::uint64_t size, std::string version,
+                                const std::vector<std::string>& etags, const LockUntil& until);
+  // "/bucket" and "/bucket/<key>", raw, for requests.
+  std::string bucket_path() const { return "/" + options_.bucket; }
+  std::string key_path(std::string_view key) const { return bucket_path() + "/" + std::string(key); }
+  std::string object_path(const ContentId& id) const;
+  s3::Params lock_headers(const LockUntil& until) const;
+
  private:
   void check_bucket();
-  std::optional<BlobInfo> find_existing(const ContentId& id, std::uint64_t size, const std::string& etag);
-  using LockUntil = std::optional<std::chrono::system_clock::time_point>;
   std::string put_single(const std::filesystem::path& file, std::uint64_t size, const ContentId& id,
                          const std::array<std::uint8_t, 16>& md5, const LockUntil& until);
   std::string put_multipart(const std::filesystem::path& file, std::uint64_t size, const ContentId& id,
                             const LockUntil& until);
   void lock_version(const ContentId& id, const std::string& version, const LockUntil& until);
-  std::string object_path(const ContentId& id) const;
   std::string lock_date(const LockUntil& until) const;
-  s3::Params lock_headers(const LockUntil& until) const;
 
   S3Options options_;
   std::unique_ptr<s3::Client> client_;

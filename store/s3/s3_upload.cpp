@@ -64,7 +64,9 @@ BlobInfo S3BlobStore::adopt_file(const fs::path& file, const ContentId& id) {
   return info;
 }
 
-std::optional<BlobInfo> S3BlobStore::find_existing(const ContentId& id, std::uint64_t size, const std::string& etag) {
+std::optional<BlobInfo> S3BlobStore::find_existing(const ContentId& id, std::uint64_t size,
+                                                   const std::vector<std::string>& etags) {
+  auto ours = [&](const std::string& etag) { return std::find(etags.begin(), etags.end(), etag) != etags.end(); };
   s3::Request head;
   head.method = "HEAD";
   head.path = object_path(id);
@@ -72,7 +74,7 @@ std::optional<BlobInfo> S3BlobStore::find_existing(const ContentId& id, std::uin
   if (!h.ok() && h.status != 404) fail(h, "HEAD " + s3_key(id));
   // The newest version may be someone else's, or a delete marker (HEAD says 404 then,
   // yet locked versions remain); take the oldest version whose bytes the store itself
-  // summed to our ETag (same size, same part layout).
+  // summed to one of our ETags (same size; our part layout or the whole).
   auto all = versions(id);
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (it->delete_marker || it->size != size) continue;
@@ -81,9 +83,9 @@ std::optional<BlobInfo> S3BlobStore::find_existing(const ContentId& id, std::uin
     vh.path = object_path(id);
     vh.query = {{"versionId", it->version}};
     auto r = client_->send(vh);
-    if (r.ok() && r.header("etag") == etag) return BlobInfo{id, size, it->version, true};
+    if (r.ok() && ours(r.header("etag"))) return BlobInfo{id, size, it->version, true};
   }
-  if (all.empty() && h.ok() && h.header("etag") == etag &&
+  if (all.empty() && h.ok() && ours(h.header("etag")) &&
       to_u64(h.header("content-length"), "HEAD " + s3_key(id)) == size)
     return BlobInfo{id, size, h.header("x-amz-version-id"), true};  // unversioned bucket
   return std::nullopt;
@@ -93,11 +95,16 @@ BlobInfo S3BlobStore::store_file(const fs::path& file, std::uint64_t size, const
                                  const std::vector<Md5Digest>& part_md5s, LockUntil lock_until) {
   bool multipart = size > options_.part_size;
   std::string etag = expected_etag(part_md5s, multipart);
-  if (auto existing = find_existing(id, size, etag)) return *existing;
+  if (auto existing = find_existing(id, size, {etag})) return *existing;
 
   std::string version = multipart ? put_multipart(file, size, id, lock_until)
                                   : put_single(file, size, id, part_md5s.at(0), lock_until);
+  version = check_new_version(id, size, version, {etag}, lock_until);
+  return BlobInfo{id, size, version, false};
+}
 
+std::string S3BlobStore::check_new_version(const ContentId& id, std::uint64_t size, std::string version,
+                                           const std::vector<std::string>& etags, const LockUntil& lock_until) {
   // The object must be complete and be what we sent before the caller commits a record.
   s3::Request head;
   head.method = "HEAD";
@@ -107,10 +114,10 @@ BlobInfo S3BlobStore::store_file(const fs::path& file, std::uint64_t size, const
   if (!h.ok()) fail(h, "HEAD " + s3_key(id) + " after upload");
   if (version.empty()) version = h.header("x-amz-version-id");
   auto got = to_u64(h.header("content-length"), "HEAD " + s3_key(id));
-  if (got != size || h.header("etag") != etag)
+  if (got != size || std::find(etags.begin(), etags.end(), h.header("etag")) == etags.end())
     throw Error(Errc::corrupt, "after upload, " + s3_key(id) + " version " + version + " has " + std::to_string(got) +
                                    " bytes and ETag " + h.header("etag") + "; expected " + std::to_string(size) +
-                                   " and " + etag);
+                                   " and " + etags.at(0));
   if (locked_ && h.header("x-amz-object-lock-mode").empty()) {
     // Ceph RGW 16.2 ignores the lock headers of CreateMultipartUpload (measured): lock
     // the completed version now, before anyone is told it exists. Setting a first
@@ -122,7 +129,7 @@ BlobInfo S3BlobStore::store_file(const fs::path& file, std::uint64_t size, const
   if (locked_ && upper(h.header("x-amz-object-lock-mode")) != options_.lock_mode)
     throw Error(Errc::io_error, "the store did not apply Object Lock to " + s3_key(id) + " version " + version +
                                     " (mode '" + h.header("x-amz-object-lock-mode") + "')");
-  return BlobInfo{id, size, version, false};
+  return version;
 }
 
 void S3BlobStore::lock_version(const ContentId& id, const std::string& version, const LockUntil& until) {
@@ -147,6 +154,11 @@ std::string S3BlobStore::put_single(const fs::path& file, std::uint64_t size, co
     pread_all(fd.get(), body.data(), body.size(), 0, file.string());
   }
   if (Md5::of(body) != md5) throw Error(Errc::corrupt, file.string() + " changed between hashing and upload");
+  return put_bytes(body, id, md5, until);
+}
+
+std::string S3BlobStore::put_bytes(std::span<const std::uint8_t> body, const ContentId& id, const Md5Digest& md5,
+                                   const LockUntil& until) {
   s3::Request put;
   put.method = "PUT";
   put.path = object_path(id);

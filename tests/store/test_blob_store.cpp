@@ -139,6 +139,41 @@ TEST_CASE("an abandoned writer leaves nothing behind", "[blob]") {
   CHECK(count_files(dir.path() / "incoming") == 0);
 }
 
+// The daemon time-stamps the content's hash before it commits: digest() must tell the
+// hash and size of what was written so far without storing anything, and a writer
+// dropped afterwards (a refused time stamp) must leave nothing.
+TEST_CASE("digest tells the hash of the bytes so far without storing them", "[blob]") {
+  test::TempDir dir;
+  LocalBlobStore store(Layout(dir.path()), 4096);
+  const std::string first(10000, 'a'), second = "and the rest";
+  {
+    auto w = store.begin_write();
+    auto empty = w->digest();
+    CHECK(empty.id == Sha256::of(std::string_view()));
+    CHECK(empty.size == 0);
+    w->write(as_bytes(first));
+    auto d = w->digest();
+    CHECK(d.id == Sha256::of(first));
+    CHECK(d.size == first.size());
+    CHECK(w->digest().id == d.id);  // asking twice changes nothing
+    CHECK(count_files(dir.path() / "blobs") == 0);
+  }
+  CHECK(count_files(dir.path() / "blobs") == 0);
+  CHECK(count_files(dir.path() / "incoming") == 0);
+
+  auto w = store.begin_write();
+  w->write(as_bytes(first));
+  CHECK(w->digest().id == Sha256::of(first));
+  w->write(as_bytes(second));  // writing goes on after digest()
+  auto d = w->digest();
+  CHECK(d.id == Sha256::of(first + second));
+  CHECK(d.size == first.size() + second.size());
+  auto info = w->commit(d.id);
+  CHECK(info.id == d.id);
+  CHECK(info.size == d.size);
+  CHECK(read_blob(store, info.id, 0, 100000) == first + second);
+}
+
 TEST_CASE("a missing blob is a not_found error, and stray files are listed", "[blob]") {
   test::TempDir dir;
   Layout layout(dir.path());
