@@ -43,6 +43,18 @@ Task<Response> post_evidence(EvidenceApi s, Request& req) {
   };
   co_await pump_body(*req.body, s.stream_workers, kChunk, sink);
   if (writer->size() == 0) throw HttpError{http::status::bad_request, "empty_body", "the body is empty"};
+  // Checked and time-stamped before anything is stored: a mismatch or a refused stamp
+  // drops the writer uncommitted, which leaves nothing behind.
+  const BlobDigest got = writer->digest();
+  if (expected && *expected != got.id) {
+    throw HttpError{http::status::bad_request, "digest_mismatch",
+                    "the digest header says " + expected->hex() + " but the body hashes to " + got.id.hex()};
+  }
+  if (meta.sha256 && *meta.sha256 != got.id) {
+    throw HttpError{http::status::bad_request, "digest_mismatch",
+                    "sha256 parameter " + meta.sha256->hex() + " but the body hashes to " + got.id.hex()};
+  }
+  Bytes token = co_await s.pipeline.stamp(got.id);
   std::optional<HttpError> mismatch;
   BlobInfo blob;
   try {
@@ -52,12 +64,7 @@ Task<Response> post_evidence(EvidenceApi s, Request& req) {
     mismatch = HttpError{http::status::bad_request, "digest_mismatch", e.what()};
   }
   if (mismatch) throw *mismatch;
-  if (meta.sha256 && *meta.sha256 != blob.id) {
-    // The blob is content-addressed and may be shared; it is simply not referenced.
-    throw HttpError{http::status::bad_request, "digest_mismatch",
-                    "sha256 parameter " + meta.sha256->hex() + " but the body hashes to " + blob.id.hex()};
-  }
-  json::object receipt = co_await s.pipeline.ingest(req.who(), meta, blob);
+  json::object receipt = co_await s.pipeline.ingest(req.who(), meta, blob, nullptr, std::move(token));
   Response r = Response::json(http::status::created, receipt);
   r.headers.set(http::field::location, "/api/v1/evidence/" + std::string(receipt["evidence_id"].as_string()));
   co_return r;

@@ -4,8 +4,9 @@
 // completion (tus.cpp) and clips (api_media.cpp) all commit through it.
 //
 // Contract: the content is already durable in the blob store (BlobInfo) when a caller
-// gets here. Nothing reaches the index before the time stamp verifies: a refused or
-// unverifiable token leaves the index as it was (the blob stays unreferenced).
+// gets here. Nothing reaches the index before the time stamp verifies. Uploads stamp
+// their content (stamp(), from the writer's digest) before they store it, so a refused
+// or unverifiable token stores nothing at all, in the index or the blob store.
 #pragma once
 
 #include <optional>
@@ -65,8 +66,10 @@ class IngestPipeline {
   // The whole path of an upload: stamp, record from `meta` (flagged when the officer's
   // certificate had lapsed), commit, upload metrics, log line, receipt. With `upload`,
   // that tus session completes in the item's own transaction.
+  // With `token`, the content was stamped already (callers stamp before they store
+  // the content, so a refused stamp stores nothing) and is not stamped again.
   Task<json::object> ingest(const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob,
-                            const UploadSession* upload = nullptr);
+                            const UploadSession* upload = nullptr, std::optional<Bytes> token = std::nullopt);
 
  private:
   Index& index_;

@@ -210,7 +210,15 @@ TEST_CASE("an outside TSA whose token is signed by an untrusted key gets 503 tsa
   CHECK(r.status == 503);
   CHECK(obj(r)["error"].as_string() == "tsa_invalid");
   CHECK(tsa.answered() >= 1);  // the TSA did answer; its token was refused
-  // No item, and no entry in the log (an unreferenced blob may stay: an orphan hint).
+  // No item, no entry in the log, and no blob: the stamp is checked before the content
+  // is stored.
+  const auto blob_files = [&d] {
+    std::size_t n = 0;
+    for (auto& e : fs::recursive_directory_iterator(d.data_dir() / "blobs"))
+      if (e.is_regular_file()) ++n;
+    return n;
+  };
+  CHECK(blob_files() == 0);
   CHECK(obj(http("GET", d.api("/search"), d.admin_token()))["items"].as_array().empty());
   CHECK(obj(http("GET", d.api("/log/entries?start=0&end=100"), d.admin_token()))["entries"].as_array().empty());
   // A tus upload is refused the same way at its completing PATCH, and keeps its bytes.
@@ -221,6 +229,7 @@ TEST_CASE("an outside TSA whose token is signed by an untrusted key gets 503 tsa
                  {"Content-Type", "application/offset+octet-stream"}});
   CHECK(t.status == 503);
   CHECK(obj(http("GET", d.api("/search"), d.admin_token()))["items"].as_array().empty());
+  CHECK(blob_files() == 0);  // its bytes wait in the upload, not in the blob store
   CHECK(d.stop() == 0);
 }
 
