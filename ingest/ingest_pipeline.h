@@ -8,7 +8,9 @@
 // unverifiable token leaves the index as it was (the blob stays unreferenced).
 #pragma once
 
+#include <chrono>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 
 #include "ingest/checkpointer.h"
@@ -29,6 +31,7 @@ struct IngestMeta {
   std::optional<std::string> case_number;
   std::string officer, device, recorded_at, filename;
   std::optional<ContentId> sha256;
+  std::string category;  // retention category named by the uploader; empty: routine
 };
 
 // What a receipt carries besides the index's data: the keys an outsider checks it with.
@@ -59,6 +62,12 @@ class IngestPipeline {
   // stored record with its log index. `item` is moved from.
   Task<EvidenceRecord> commit(NewEvidence& item);
 
+  // Lifecycle rules (ingest/lifecycle.h): items received later than recorded_at +
+  // `upload_deadline` are flagged late; each commit holds `gate` shared and first
+  // checks that its blob is still in `blobs` (a disposal may have deleted it), 503
+  // `retry` if not. Unset: no deadline, no gate.
+  void set_lifecycle(std::chrono::seconds upload_deadline, std::shared_mutex* gate, BlobStore* blobs);
+
   // build_receipt with this daemon's keys. Blocks: call it on the worker pool.
   json::object receipt(const EvidenceRecord& rec) const;
 
@@ -77,6 +86,9 @@ class IngestPipeline {
   Workers& workers_;
   MediaJobs* media_;
   const ReceiptKeys keys_;
+  std::optional<std::chrono::seconds> upload_deadline_;
+  std::shared_mutex* gate_ = nullptr;
+  BlobStore* blobs_ = nullptr;
 };
 
 }  // namespace evidence::ingest
