@@ -216,7 +216,7 @@ TEST_CASE("lifecycle: upload category, item category changes, case links raise i
   CHECK(count_action(log_entries(d), "retention", obstruction) == 0);
 }
 
-TEST_CASE("lifecycle: two admins dispose of due items; tombstones, 410s, blobs, custody and a clean audit",
+TEST_CASE("lifecycle: two admins dispose of due items, tombstones, 410s, blobs, custody and a clean audit",
           "[daemon][lifecycle]") {
   TempDir dir;
   const fs::path data = dir.path() / "data";
