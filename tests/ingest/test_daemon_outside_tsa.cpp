@@ -279,7 +279,7 @@ TEST_CASE("an https outside TSA whose TLS certificate does not verify gets 503 a
   }
 }
 
-TEST_CASE("--tsa-tls-ca with a plain http TSA is a usage error", "[daemon][tsa]") {
+TEST_CASE("serve: --tsa-tls-ca with a plain http TSA is a usage error", "[daemon][tsa]") {
   TempDir dir;
   const fs::path other = dir.path() / "other-instance";
   REQUIRE(run_process({EVIDENCED_PATH, "init", "--data", other.string()}).exit_code == 0);
