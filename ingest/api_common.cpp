@@ -4,6 +4,8 @@
 #include <boost/json/parse.hpp>
 
 #include "ingest/api_hold.h"
+#include "ingest/lifecycle.h"
+#include "store/retention.h"
 #include "base/error.h"
 #include "store/ids.h"
 #include "base/timefmt.h"
@@ -60,6 +62,7 @@ json::object record_json(Index& index, const EvidenceRecord& rec) {
     if (!ec) o["media"] = std::move(v);
   }
   if (has_legal_hold(index, rec.id)) o["legal_hold"] = true;
+  add_lifecycle_json(index, rec, o);
   return o;
 }
 
@@ -91,6 +94,10 @@ IngestMeta validate_meta(const std::function<std::optional<std::string>(std::str
   if (auto h = get("sha256")) {
     m.sha256 = ContentId::from_hex(*h);
     if (!m.sha256 || h->size() != 64) throw bad("sha256", "not 64 hex digits");
+  }
+  if (auto c = get("category")) {  // whether it is stored: check_upload_category (lifecycle.h)
+    if (auto p = retention_name_problem(*c); !p.empty()) throw bad("category", p);
+    m.category = *c;
   }
   return m;
 }

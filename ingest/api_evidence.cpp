@@ -9,6 +9,7 @@
 #include "ingest/media_jobs.h"
 #include "ingest/api.h"
 #include "ingest/api_common.h"
+#include "ingest/lifecycle.h"
 #include "base/error.h"
 #include "store/ids.h"
 
@@ -28,6 +29,7 @@ Task<Response> post_evidence(EvidenceApi s, Request& req) {
   // Metadata and digest header are checked before a byte of the body is read.
   const IngestMeta meta = validate_meta([&req](std::string_view k) { return req.query(k); });
   check_uploader(req.who(), meta);
+  co_await blocking(s.workers, [&s, &meta] { check_upload_category(s.index, meta); });
   const auto expected = declared_digest(req);
   const UploadSlots::Slot slot = s.upload_slots.acquire(req.who().name);
   s.metrics.upload_started();
@@ -125,6 +127,7 @@ Task<Response> get_content(EvidenceApi s, Request& req) {
   const std::string range_header = req.header(http::field::range);
   const auto range = range_header.empty() ? std::nullopt : parse_range(range_header, rec.size);
   std::shared_ptr<BlobReader> reader = co_await blocking(s.workers, [&s, &rec, &req, &range] {
+    refuse_if_disposed(s.index, rec.id);  // 410: its content is gone for good
     std::shared_ptr<BlobReader> r;
     try {
       r = s.blobs.open(rec.sha256, rec.blob_version);
@@ -210,7 +213,7 @@ Task<Response> link_case(EvidenceApi s, Request& req) {
     CustodyEvent ev = custody_event(req.who(), "link");
     ev.evidence = rec.id;
     ev.case_number = case_number;
-    return s.index.link_case(rec.id, case_number, ev);
+    return link_case_raising(s.index, req.who(), rec.id, case_number, ev);  // and its category to `evidence`
   });
   co_return Response::json(http::status::created,
                            json::object{{"evidence", rec.id}, {"case", case_number}, {"log_index", idx}});

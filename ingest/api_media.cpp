@@ -15,6 +15,7 @@
 #include "ingest/media_jobs.h"
 #include "ingest/api.h"
 #include "ingest/api_common.h"
+#include "ingest/lifecycle.h"
 #include "base/codec.h"
 #include "base/error.h"
 #include "store/ids.h"
@@ -59,6 +60,7 @@ Task<Response> get_thumbnail(MediaApi s, Request& req) {
   const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
   const Bytes jpeg = co_await blocking(s.workers, [&s, &rec, &req]() -> Bytes {
     auto& index = s.index;
+    refuse_if_disposed(index, rec.id);
     const auto media = parse_object(index.get_derived(kMediaKind, rec.id));
     if (!media) throw pending(rec.id, "the media information");
     if (media->contains("error")) {
@@ -229,6 +231,7 @@ Task<Response> post_clip(MediaApi s, Request& req) {
   }
   const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
   auto state = co_await blocking(s.workers, [&s, &rec] {
+    refuse_if_disposed(s.index, rec.id);
     return std::make_pair(s.index.get_derived(kMediaKind, rec.id), s.index.get_derived(kSegmentsKind, rec.id));
   });
   const auto media = parse_object(state.first);

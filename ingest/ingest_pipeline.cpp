@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "base/timefmt.h"
 #include "ingest/api_common.h"
+#include "ingest/lifecycle.h"
 #include "ingest/logging.h"
 #include "ingest/media_jobs.h"
 #include "ingest/tsa_client.h"
@@ -67,7 +68,17 @@ Task<Bytes> IngestPipeline::stamp(const ContentId& id) {
 Task<EvidenceRecord> IngestPipeline::commit(NewEvidence& item) {
   // Lambdas given to blocking() capture by reference only: GCC 12 mishandles the
   // destruction of non-trivial temporaries inside co_await expressions.
-  const Committed done = co_await blocking(workers_, [this, &item] { return commits_.commit(std::move(item)); });
+  const Committed done = co_await blocking(workers_, [this, &item] {
+    std::shared_lock<std::shared_mutex> gate;
+    if (gate_) gate = std::shared_lock(*gate_);
+    if (gate_ && blobs_ && !blobs_->exists(item.record.sha256)) {
+      // A disposition deleted this content between its write and now: nothing is committed.
+      throw HttpError{http::status::service_unavailable, "retry",
+                      "the content was removed by a disposition while it was stored: send it again",
+                      {{"Retry-After", "1"}}};
+    }
+    return commits_.commit(std::move(item));
+  });
   if (media_) {
     try {
       media_->enqueue(done.record.id);  // probe, poster frame, segments: off this thread, never awaited
@@ -80,12 +91,20 @@ Task<EvidenceRecord> IngestPipeline::commit(NewEvidence& item) {
   co_return rec;
 }
 
+void IngestPipeline::set_lifecycle(std::chrono::seconds upload_deadline, std::shared_mutex* gate, BlobStore* blobs) {
+  upload_deadline_ = upload_deadline;
+  gate_ = gate;
+  blobs_ = blobs;
+}
+
 json::object IngestPipeline::receipt(const EvidenceRecord& rec) const {
   return build_receipt(index_, checkpointer_, keys_, rec);
 }
 
 Task<json::object> IngestPipeline::ingest(const AuthUser& who, const IngestMeta& meta, const BlobInfo& blob,
                                           const UploadSession* upload, std::optional<Bytes> stamped) {
+  // 400 for an unknown category; an upload naming a case gets `evidence` at once.
+  const std::string category = co_await blocking(workers_, [this, &meta] { return ingest_category(index_, meta); });
   Bytes token;
   if (stamped) {
     token = std::move(*stamped);
@@ -110,12 +129,15 @@ Task<json::object> IngestPipeline::ingest(const AuthUser& who, const IngestMeta&
   if (officer && officer->role == Role::officer && officer->certificate_expired_at(item.record.received_at)) {
     item.record.flags.push_back("certificate_expired");
   }
+  item.record.category = category;
+  item.record.late = upload_deadline_ && is_late(item.record.recorded_at, item.record.received_at, *upload_deadline_);
   item.timestamp_token = token;
   item.event = custody_event(who, "ingest");
   item.event.case_number = meta.case_number;
   if (upload) item.completes_upload = *upload;
   const EvidenceRecord rec = co_await commit(item);
   metrics_.upload_committed(rec.size);
+  if (rec.late) metrics_.late_upload();
   log_line("info", "evidence_committed",
            {{"id", rec.id}, {"sha256", rec.sha256.hex()}, {"size", std::to_string(rec.size)},
             {"by", who.name}, {"log_index", std::to_string(rec.log_index)}});

@@ -9,7 +9,9 @@
 // or unverifiable token stores nothing at all, in the index or the blob store.
 #pragma once
 
+#include <chrono>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 
 #include "ingest/checkpointer.h"
@@ -30,6 +32,7 @@ struct IngestMeta {
   std::optional<std::string> case_number;
   std::string officer, device, recorded_at, filename;
   std::optional<ContentId> sha256;
+  std::string category;  // retention category named by the uploader; empty: routine
 };
 
 // What a receipt carries besides the index's data: the keys an outsider checks it with.
@@ -60,6 +63,12 @@ class IngestPipeline {
   // stored record with its log index. `item` is moved from.
   Task<EvidenceRecord> commit(NewEvidence& item);
 
+  // Lifecycle rules (ingest/lifecycle.h): items received later than recorded_at +
+  // `upload_deadline` are flagged late; each commit holds `gate` shared and first
+  // checks that its blob is still in `blobs` (a disposal may have deleted it), 503
+  // `retry` if not. Unset: no deadline, no gate.
+  void set_lifecycle(std::chrono::seconds upload_deadline, std::shared_mutex* gate, BlobStore* blobs);
+
   // build_receipt with this daemon's keys. Blocks: call it on the worker pool.
   json::object receipt(const EvidenceRecord& rec) const;
 
@@ -80,6 +89,9 @@ class IngestPipeline {
   Workers& workers_;
   MediaJobs* media_;
   const ReceiptKeys keys_;
+  std::optional<std::chrono::seconds> upload_deadline_;
+  std::shared_mutex* gate_ = nullptr;
+  BlobStore* blobs_ = nullptr;
 };
 
 }  // namespace evidence::ingest

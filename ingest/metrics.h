@@ -24,6 +24,8 @@ class Metrics {
     ++verify_runs_;
   }
   void verify_failed() { ++verify_errors_; }  // an audit that could not run
+  // An item received after recorded_at + serve --upload-deadline (ingest/lifecycle.h).
+  void late_upload() { ++late_uploads_; }
   // log_size comes from the index at scrape time.
   std::string render(std::uint64_t log_size, std::uint64_t evidence_count) const;
 
@@ -35,6 +37,7 @@ class Metrics {
   std::atomic<std::uint64_t> bytes_received_{0};
   std::atomic<std::int64_t> active_uploads_{0};
   std::atomic<std::uint64_t> verify_runs_{0};
+  std::atomic<std::uint64_t> late_uploads_{0};
   std::atomic<std::uint64_t> verify_errors_{0};
   std::atomic<std::uint64_t> verify_problems_{0};
   std::atomic<int> verify_last_ok_{-1};  // -1: no run yet

@@ -39,6 +39,10 @@ struct ServeOptions {
   std::chrono::seconds shutdown_deadline{20};
   std::chrono::milliseconds checkpoint_interval{1000};
   std::chrono::seconds verify_every{0};  // background whole-store audit; 0: never
+  // Lifecycle (ingest/lifecycle.h): the shortest retention a category may have, and
+  // how long after recorded_at an item may arrive before it is flagged late.
+  unsigned min_retention_days = 180;
+  std::chrono::seconds upload_deadline{24 * 3600};
   // At start, look for items whose media work (probe, poster frame, segments) is
   // unfinished and do it. Off: only new uploads get media work.
   bool media_scan = true;

@@ -49,6 +49,7 @@ Service::Service(const ServeOptions& options)
   media_jobs_ = std::make_unique<MediaJobs>(*index_, *blobs_, layout_, media);
   pipeline_ = std::make_unique<IngestPipeline>(*index_, *group_commit_, *stamper_, *checkpointer_, metrics_, *workers_,
                                                media_jobs_.get(), ReceiptKeys{keys_.log_key, keys_.tsa_ca_pem});
+  pipeline_->set_lifecycle(options_.upload_deadline, &blob_gate_, blobs_.get());
 
   // Each area gets the components its handlers use, and nothing else.
   Index& index = *index_;
@@ -64,6 +65,7 @@ Service::Service(const ServeOptions& options)
   add_tus_routes(routes_, {index, workers, *stream_workers_, *blobs_, layout_, metrics_, uploads_, upload_slots_,
                            *pipeline_, options_.max_upload_bytes, options_.upload_expiry});
   add_hold_routes(routes_, {index, workers, *blobs_, hold_mu_});
+  add_lifecycle_routes(routes_, {index, workers, *blobs_, blob_gate_, hold_mu_, cursors_, options_.min_retention_days});
 }
 
 Service::~Service() {
@@ -79,6 +81,7 @@ AuditApi Service::audit_api() {
 void Service::sweep() {
   sweep_expired_uploads(*index_, uploads_, layout_);
   save_last_seen();
+  reap_blobs(*index_, *blobs_, blob_gate_);
   if (const int dead = index_->clear_stale_readers(); dead > 0) {
     log_line("warn", "stale_readers_cleared", {{"count", std::to_string(dead)}});
   }

@@ -18,6 +18,7 @@
 #include "ingest/group_commit.h"
 #include "ingest/http.h"
 #include "ingest/ingest_pipeline.h"
+#include "ingest/lifecycle.h"
 #include "ingest/live_state.h"
 #include "ingest/media_jobs.h"
 #include "ingest/metrics.h"
@@ -55,8 +56,8 @@ class Service {
   std::uint64_t log_size() const { return index_->log_size(); }
   // What `serve --verify-every` audits with (BackgroundVerifier).
   AuditApi audit_api();
-  // The sweeper's round: expired tus uploads, last-seen times to the index, stale
-  // LMDB readers. Blocks: run it on the worker pool.
+  // The sweeper's round (its first runs at start): expired tus uploads, last-seen
+  // times to the index, stale LMDB readers, blobs of disposed items (lifecycle.h). Blocks: run it on the worker pool.
   void sweep();
   // Writes the last-seen times recorded since the last write (at shutdown).
   void save_last_seen();
@@ -88,6 +89,7 @@ class Service {
   Slots whole_verify_{1};
   Slots export_slots_{options_.max_exports};
   std::mutex hold_mu_;
+  BlobGate blob_gate_;  // commits shared, blob deletions exclusive (lifecycle.h)
   // Near last, so it is destroyed first: its threads use the index and blob store above.
   std::unique_ptr<MediaJobs> media_jobs_;
   std::unique_ptr<IngestPipeline> pipeline_;  // refers to the media jobs

@@ -15,6 +15,7 @@
 #include "ingest/logging.h"
 #include "ingest/api.h"
 #include "ingest/api_common.h"
+#include "ingest/lifecycle.h"
 #include "store/blob_store.h"
 #include "base/error.h"
 #include "store/ids.h"
@@ -34,7 +35,7 @@ bool fault_after_commit() {
 
 constexpr std::string_view kTusVersion = "1.0.0";
 constexpr std::size_t kChunk = 256 * 1024;
-const char* const kKnownMeta[] = {"officer", "device", "recorded_at", "filename", "case", "sha256"};
+const char* const kKnownMeta[] = {"officer", "device", "recorded_at", "filename", "case", "sha256", "category"};
 
 void tus_headers(Response& r) { r.headers.set("Tus-Resumable", std::string(kTusVersion)); }
 
@@ -302,7 +303,9 @@ Task<Response> create(TusApi s, Request& req) {
   }
   UploadSession sess;
   sess.metadata = parse_metadata(req.header("Upload-Metadata"));
-  check_uploader(req.who(), meta_of(sess.metadata));  // 400/403 before anything is stored
+  const IngestMeta meta = meta_of(sess.metadata);
+  check_uploader(req.who(), meta);  // 400/403 before anything is stored
+  co_await blocking(s.workers, [&s, &meta] { check_upload_category(s.index, meta); });
   sess.id = new_upload_id();
   sess.length = *length;
   const auto now = now_us();

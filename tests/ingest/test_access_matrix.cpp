@@ -116,6 +116,26 @@ std::vector<Row> matrix(Fixture& f) {
                     link_k2(f);
                     return R{ev + "/cases/K-2", "", {}};
                   }});
+  // Lifecycle: categories (any role reads, admin sets), an item's category (reviewer,
+  // admin), due items and dispositions (admin, auditor read; admin decides), late report.
+  rows.push_back({"GET", "/retention/categories", true, {200, 200, 200, 200, 200}, get("/retention/categories")});
+  rows.push_back({"PUT", "/retention/categories/{}", true, {403, 403, 403, 403, 200},
+                  [json_ct] { return R{"/retention/categories/matrix", R"({"permanent":true})", json_ct}; }});
+  rows.push_back({"PUT", "/evidence/{}/retention", true, {403, 403, 200, 403, 200},
+                  [ev, json_ct] { return R{ev + "/retention", R"({"category":"evidence"})", json_ct}; }});
+  rows.push_back({"GET", "/retention/due", true, {403, 403, 403, 200, 200}, get("/retention/due")});
+  // The item is in a case (permanent): 409 naming it, once the admin is let in.
+  rows.push_back({"POST", "/dispositions", true, {403, 403, 403, 403, 409}, [&f, json_ct] {
+                    return R{"/dispositions", R"({"items":[")" + f.item + R"("],"reason":"matrix"})", json_ct};
+                  }});
+  rows.push_back({"GET", "/dispositions", true, {403, 403, 403, 200, 200}, get("/dispositions")});
+  rows.push_back({"GET", "/dispositions/{}", true, {403, 403, 403, 404, 404},
+                  get("/dispositions/01JAAAAAAAAAAAAAAAAAAAAAAA")});
+  rows.push_back({"POST", "/dispositions/{}/approve", true, {403, 403, 403, 403, 404},
+                  get("/dispositions/01JAAAAAAAAAAAAAAAAAAAAAAA/approve")});
+  rows.push_back({"POST", "/dispositions/{}/reject", true, {403, 403, 403, 403, 404},
+                  get("/dispositions/01JAAAAAAAAAAAAAAAAAAAAAAA/reject")});
+  rows.push_back({"GET", "/reports/late", true, {403, 403, 403, 200, 200}, get("/reports/late")});
   // Cases and search.
   rows.push_back({"GET", "/cases", true, {403, 403, 200, 200, 200}, get("/cases")});
   rows.push_back({"GET", "/cases/{+}", true, {403, 403, 200, 200, 200}, get("/cases/K-1")});

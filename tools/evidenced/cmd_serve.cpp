@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ingest/audit_api.h"
+#include "ingest/lifecycle.h"
 #include "ingest/options.h"
 #include "ingest/server.h"
 #include "tools/evidenced/commands.h"
@@ -24,6 +25,8 @@ struct ServeArgs {
   long upload_expiry_s = kDefaults.upload_expiry.count(), header_timeout_s = kDefaults.header_timeout.count(),
        body_timeout_s = kDefaults.body_timeout.count(), shutdown_s = kDefaults.shutdown_deadline.count();
   std::string verify_every;
+  unsigned min_retention_days = kDefaults.min_retention_days;
+  std::string upload_deadline = "24h";
   std::string blobs, s3_endpoint, s3_region, lock_mode, s3_credentials;
   unsigned retention_days = 0;
   bool allow_unlocked = false;
@@ -77,6 +80,11 @@ std::function<int()> add_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--verify-every", a->verify_every,
                   "re-verify the whole store in the background this often (30s, 10m, 1h, 1d)");
+  cmd->add_option("--min-retention-days", a->min_retention_days, "shortest retention a category may be given")
+      ->capture_default_str();
+  cmd->add_option("--upload-deadline", a->upload_deadline,
+                  "items received later than this after recorded_at are flagged late (24h, 90m, 0s)")
+      ->capture_default_str();
   cmd->add_option("--blobs", a->blobs, "blob backend: s3://BUCKET (default: the data folder's blobs/)");
   cmd->add_option("--s3-endpoint", a->s3_endpoint, "S3 endpoint URL (http://127.0.0.1:7480, https://...)");
   cmd->add_option("--s3-region", a->s3_region, "S3 region (default us-east-1)");
@@ -124,6 +132,13 @@ std::function<int()> add_serve(CLI::App& app) {
       }
       o.verify_every = *every;
     }
+    o.min_retention_days = a->min_retention_days;
+    const auto deadline = ingest::parse_deadline(a->upload_deadline);
+    if (!deadline) {
+      std::cerr << "evidenced serve: --upload-deadline must be a duration such as 24h, 90m, 30s or 0s\n";
+      return 2;
+    }
+    o.upload_deadline = *deadline;
     o.blobs_url = a->blobs;
     o.s3_endpoint = a->s3_endpoint;
     o.s3_region = a->s3_region;
