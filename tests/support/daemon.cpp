@@ -491,18 +491,21 @@ ServerProcess::ServerProcess(std::vector<std::string> argv, std::filesystem::pat
 
 ServerProcess::~ServerProcess() { stop(); }
 
-int ServerProcess::stop() {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  auto code = wait_exit_for(pid_, std::chrono::seconds(60));
+// SIGTERM, then at most 60 s for the exit (SIGKILL after that: -1); pid becomes -1.
+int terminate_and_wait(int& pid) {
+  if (pid <= 0) return -1;
+  ::kill(pid, SIGTERM);
+  auto code = wait_exit_for(pid, std::chrono::seconds(60));
   if (!code) {
-    ::kill(pid_, SIGKILL);
-    wait_exit(pid_);
+    ::kill(pid, SIGKILL);
+    wait_exit(pid);
     code = -1;
   }
-  pid_ = -1;
+  pid = -1;
   return *code;
 }
+
+int ServerProcess::stop() { return terminate_and_wait(pid_); }
 
 std::string ServerProcess::stderr_text() const {
   std::error_code ec;
@@ -510,17 +513,9 @@ std::string ServerProcess::stderr_text() const {
 }
 
 int Daemon::stop() {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  auto code = wait_exit_for(pid_, std::chrono::seconds(60));
-  if (!code) {
-    ::kill(pid_, SIGKILL);
-    wait_exit(pid_);
-    code = -1;
-  }
-  pid_ = -1;
+  const int code = terminate_and_wait(pid_);
   url_.clear();
-  return *code;
+  return code;
 }
 
 void Daemon::kill9() {
