@@ -136,12 +136,21 @@ TEST_CASE("the connection cap refuses connections beyond it and recovers", "[dae
   Daemon d(dir.path() / "data", {"--max-connections", "4", "--header-timeout", "60"});
   std::vector<std::unique_ptr<RawConn>> held;
   // Four connections busy with a request (idle ones would be closed to make room).
-  for (int i = 0; i < 4; ++i) {
+  auto hold = [&] {
     held.push_back(std::make_unique<RawConn>(port_of(d)));
     held.back()->send("POST /api/v1/evidence?officer=Abuse&device=cam HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                       d.admin_token() + "\r\nContent-Length: 100000\r\n\r\n" + std::string(100, 'x'));
+  };
+  for (int i = 0; i < 3; ++i) hold();
+  // The daemon reads all three bodies (asked on the fourth slot), before the fourth.
+  bool three = false;
+  for (int i = 0; i < 200 && !three; ++i) {
+    three = http("GET", d.api("/metrics"), d.admin_token()).body.find("\nevidence_active_uploads 3\n") !=
+            std::string::npos;
+    if (!three) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  // Let the daemon accept all four (each now reading its body).
+  REQUIRE(three);
+  hold();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   RawConn extra(port_of(d));
   extra.send("GET /api/v1/healthz HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -171,13 +180,17 @@ TEST_CASE("one user runs at most --max-uploads-per-user uploads at once, others 
     slow.back()->send("POST /api/v1/evidence?officer=Abuse&device=cam HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                       officer + "\r\nContent-Length: 100000\r\n\r\n" + std::string(100, 'x'));
   }
-  auto third = [&] { return http("POST", d.api("/evidence?officer=Abuse&device=cam"), officer, "third"); };
-  HttpResponse r;
-  for (int i = 0; i < 50; ++i) {  // until the daemon has started both slow ones
-    r = third();
-    if (r.status == 429) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Until the daemon runs both slow ones: a third request sent before that could take
+  // the second slot and leave a slow one with the 429.
+  bool both = false;
+  for (int i = 0; i < 200 && !both; ++i) {
+    both = http("GET", d.api("/metrics"), d.admin_token()).body.find("\nevidence_active_uploads 2\n") !=
+           std::string::npos;
+    if (!both) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  REQUIRE(both);
+  auto third = [&] { return http("POST", d.api("/evidence?officer=Abuse&device=cam"), officer, "third"); };
+  HttpResponse r = third();
   REQUIRE(r.status == 429);
   CHECK(obj(r).at("error").as_string() == "too_many_uploads");
   CHECK(!r.header("retry-after").empty());
