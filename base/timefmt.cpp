@@ -29,6 +29,19 @@ std::string format_rfc3339(TimePoint t) {
   return buf;
 }
 
+std::string format_utc(const std::tm& utc, const char* pattern) {
+  char buf[64];
+  const std::size_t n = std::strftime(buf, sizeof buf, pattern, &utc);
+  return std::string(buf, n);
+}
+
+std::string format_utc(std::chrono::sys_seconds t, const char* pattern) {
+  const std::time_t tt = static_cast<std::time_t>(t.time_since_epoch().count());
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  return format_utc(tm, pattern);
+}
+
 std::string format_http_date(TimePoint t) {
   static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",

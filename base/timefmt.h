@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,12 @@ std::optional<TimePoint> parse_rfc3339(std::string_view text);
 // GMT"), whole seconds (the fraction is dropped). Day and month names are English
 // whatever the process locale.
 std::string format_http_date(TimePoint t);
+
+// strftime(pattern) of a time in UTC, for the fixed formats other protocols name
+// (S3's x-amz-date, Object Lock retain-until dates, a TSA token's genTime). The
+// pattern must not use locale-dependent names (%a, %b).
+std::string format_utc(std::chrono::sys_seconds t, const char* pattern);
+std::string format_utc(const std::tm& utc, const char* pattern);
 
 // Microseconds since the Unix epoch, for sortable index keys.
 std::int64_t to_unix_us(TimePoint t);

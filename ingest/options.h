@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include "store/s3/open_blob_store.h"
+
 namespace evidence::ingest {
 
 struct ServeOptions {
@@ -46,15 +48,9 @@ struct ServeOptions {
   // At start, look for items whose media work (probe, poster frame, segments) is
   // unfinished and do it. Off: only new uploads get media work.
   bool media_scan = true;
-  // Blob backend (ingest/blob_backend.h). Empty blobs_url: the one DIR/blobs.json
-  // records (the local folder when there is none).
-  std::string blobs_url;             // "s3://BUCKET"
-  std::string s3_endpoint;           // empty: the recorded one
-  std::string s3_region;             // empty: the recorded one, else us-east-1
-  std::string lock_mode;             // compliance|governance; empty: recorded, else compliance
-  unsigned retention_days = 0;       // 0: recorded, else 3650
-  bool allow_unlocked = false;       // accept a bucket without Object Lock
-  std::filesystem::path s3_credentials;  // empty: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+  // Blob backend, passed as it is to store/s3/open_blob_store.h. Empty blobs_url: the
+  // one DIR/blobs.json records (the local folder when there is none).
+  BlobBackendOptions blobs;
 };
 
 }  // namespace evidence::ingest

@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "ingest/audit_api.h"
-#include "ingest/blob_backend.h"
 #include "ingest/logging.h"
 #include "ingest/tsa_client.h"
 #include "base/error.h"
@@ -22,7 +21,7 @@ Service::Service(const ServeOptions& options)
       lock_(layout_),
       index_(open_index(layout_, OpenMode::read_write)),
       group_commit_(std::make_unique<GroupCommit>(*index_)),
-      blobs_(open_serve_blob_store(options, layout_)),
+      blobs_(open_serve_blob_store(layout_, options_.blobs)),
       embedded_tsa_(std::make_unique<tsa::EmbeddedTsa>(layout_)),
       signer_(load_log_signer(layout_)) {
   if (!options_.tsa_url.empty()) {

@@ -21,6 +21,11 @@ class Layout {
   explicit Layout(std::filesystem::path root) : root_(std::move(root)) {}
 
   const std::filesystem::path& root() const { return root_; }
+  // True when root() holds an index folder: a data directory, not some other folder.
+  bool has_index() const {
+    std::error_code ec;
+    return std::filesystem::is_directory(index_dir(), ec);
+  }
   std::filesystem::path index_dir() const { return root_ / "index"; }
   std::filesystem::path blobs_dir() const { return root_ / "blobs" / "sha256"; }
   std::filesystem::path blob_folder(const ContentId& id) const;

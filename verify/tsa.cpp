@@ -10,6 +10,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "base/timefmt.h"
 #include "store/blob_store.h"
 #include "verify/openssl_util.h"
 
@@ -228,9 +229,7 @@ Bytes der_of_req(TS_REQ* req) {
 std::string rfc3339(const ASN1_GENERALIZEDTIME* t) {
   struct tm tm {};
   if (!t || ASN1_TIME_to_tm(t, &tm) != 1) throw Error(Errc::crypto, "time stamp has no valid genTime");
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return format_utc(tm, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 std::string integer_hex(const ASN1_INTEGER* i) {

@@ -121,25 +121,37 @@ bool S3BlobStore::exists(const ContentId& id) {
 }
 
 
-void S3BlobStore::for_each(const std::function<void(const ContentId&, std::uint64_t)>& fn) {
+namespace {
+
+// Each object ListObjectsV2 names under `prefix` (every object when it is empty), one
+// page of up to 1000 at a time.
+void list_objects(Client& client, const std::string& bucket, const std::string& prefix,
+                  const std::function<void(const pt::ptree&)>& each) {
   std::string token;
   for (;;) {
     s3::Request list;
-    list.path = "/" + options_.bucket;
-    list.query = {{"list-type", "2"}, {"prefix", "sha256/"}, {"max-keys", "1000"}};
+    list.path = "/" + bucket;
+    list.query = {{"list-type", "2"}, {"max-keys", "1000"}};
+    if (!prefix.empty()) list.query.emplace_back("prefix", prefix);
     if (!token.empty()) list.query.emplace_back("continuation-token", token);
-    auto r = client_->send(list);
-    if (!r.ok()) fail(r, "list " + options_.bucket);
-    auto tree = parse_xml(r.body, "list " + options_.bucket);
+    auto r = client.send(list);
+    if (!r.ok()) fail(r, "list " + bucket);
+    auto tree = parse_xml(r.body, "list " + bucket);
     auto& result = tree.get_child("ListBucketResult");
-    for (auto& [name, node] : result) {
-      if (name != "Contents") continue;
-      if (auto id = id_of_key(node.get<std::string>("Key", "")))
-        fn(*id, to_u64(node.get<std::string>("Size", ""), "list " + options_.bucket));
-    }
+    for (auto& [name, node] : result)
+      if (name == "Contents") each(node);
     token = result.get<std::string>("NextContinuationToken", "");
     if (result.get<std::string>("IsTruncated", "false") != "true" || token.empty()) break;
   }
+}
+
+}  // namespace
+
+void S3BlobStore::for_each(const std::function<void(const ContentId&, std::uint64_t)>& fn) {
+  list_objects(*client_, options_.bucket, "sha256/", [&](const pt::ptree& node) {
+    if (auto id = id_of_key(node.get<std::string>("Key", "")))
+      fn(*id, to_u64(node.get<std::string>("Size", ""), "list " + options_.bucket));
+  });
 }
 
 std::vector<std::string> S3BlobStore::stray_names() {
@@ -152,24 +164,10 @@ std::vector<std::string> S3BlobStore::stray_names() {
     return t && *t > cutoff;
   };
   std::vector<std::string> out;
-  std::string token;
-  for (;;) {
-    s3::Request list;
-    list.path = "/" + options_.bucket;
-    list.query = {{"list-type", "2"}, {"max-keys", "1000"}};
-    if (!token.empty()) list.query.emplace_back("continuation-token", token);
-    auto r = client_->send(list);
-    if (!r.ok()) fail(r, "list " + options_.bucket);
-    auto tree = parse_xml(r.body, "list " + options_.bucket);
-    auto& result = tree.get_child("ListBucketResult");
-    for (auto& [name, node] : result) {
-      if (name != "Contents") continue;
-      auto key = node.get<std::string>("Key", "");
-      if (!id_of_key(key) && !in_progress(key, node.get<std::string>("LastModified", ""))) out.push_back(key);
-    }
-    token = result.get<std::string>("NextContinuationToken", "");
-    if (result.get<std::string>("IsTruncated", "false") != "true" || token.empty()) break;
-  }
+  list_objects(*client_, options_.bucket, "", [&](const pt::ptree& node) {
+    auto key = node.get<std::string>("Key", "");
+    if (!id_of_key(key) && !in_progress(key, node.get<std::string>("LastModified", ""))) out.push_back(key);
+  });
   s3::Request uploads;
   uploads.path = "/" + options_.bucket;
   uploads.query = {{"uploads", ""}};

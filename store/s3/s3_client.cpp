@@ -1,5 +1,8 @@
 #include "store/s3/s3_client.h"
 
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -24,6 +27,7 @@
 
 #include "base/codec.h"
 #include "base/error.h"
+#include "base/timefmt.h"
 
 namespace evidence::s3 {
 
@@ -90,31 +94,16 @@ std::string fold_spaces(std::string_view v) {
 
 }  // namespace
 
+// SigV4's UriEncode: every byte but the unreserved set (and '/' in a path) as %XX
+// with upper-case hex, which is Boost.URL's encoding with these sets.
 std::string uri_encode(std::string_view raw, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(raw.size());
-  for (unsigned char c : raw) {
-    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '.' || c == '_' || c == '~';
-    if (unreserved || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  static constexpr auto kPath = boost::urls::unreserved_chars + '/';
+  if (keep_slash) return boost::urls::encode(raw, kPath);
+  return boost::urls::encode(raw, boost::urls::unreserved_chars);
 }
 
 std::string amz_date(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
+  return format_utc(std::chrono::floor<std::chrono::seconds>(t), "%Y%m%dT%H%M%SZ");
 }
 
 std::string sha256_hex(std::span<const std::uint8_t> data) { return to_hex(sha256(data)); }

@@ -22,6 +22,7 @@
 
 #include "base/codec.h"
 #include "base/error.h"
+#include "base/timefmt.h"
 #include "store/s3/s3_internal.h"
 
 namespace evidence::s3 {
@@ -78,13 +79,8 @@ void load_s3_credentials(S3Options& o, const std::optional<fs::path>& file) {
 }
 
 std::string retain_until(std::chrono::system_clock::time_point t, unsigned days) {
-  auto until = std::chrono::time_point_cast<std::chrono::seconds>(t) + std::chrono::hours(24) * days;
-  std::time_t tt = std::chrono::system_clock::to_time_t(until);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-  return buf;
+  const auto until = std::chrono::floor<std::chrono::seconds>(t) + std::chrono::hours(24) * days;
+  return format_utc(until, "%Y-%m-%dT%H:%M:%S.000Z");
 }
 
 std::string expected_etag(const std::vector<Md5Digest>& md5s, bool multipart) {

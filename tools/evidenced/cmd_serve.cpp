@@ -27,9 +27,8 @@ struct ServeArgs {
   std::string verify_every;
   unsigned min_retention_days = kDefaults.min_retention_days;
   std::string upload_deadline = "24h";
-  std::string blobs, s3_endpoint, s3_region, lock_mode, s3_credentials;
-  unsigned retention_days = 0;
-  bool allow_unlocked = false;
+  BlobBackendOptions blobs;  // --blobs and the --s3-* flags, as store/ takes them
+  std::string s3_credentials;
   bool no_media_scan = false;
   bool allow_plain_http = false;
 };
@@ -85,16 +84,16 @@ std::function<int()> add_serve(CLI::App& app) {
   cmd->add_option("--upload-deadline", a->upload_deadline,
                   "items received later than this after recorded_at are flagged late (24h, 90m, 0s)")
       ->capture_default_str();
-  cmd->add_option("--blobs", a->blobs, "blob backend: s3://BUCKET (default: the data folder's blobs/)");
-  cmd->add_option("--s3-endpoint", a->s3_endpoint, "S3 endpoint URL (http://127.0.0.1:7480, https://...)");
-  cmd->add_option("--s3-region", a->s3_region, "S3 region (default us-east-1)");
-  cmd->add_option("--lock-mode", a->lock_mode, "Object Lock mode: compliance (default) or governance");
-  cmd->add_option("--retention-days", a->retention_days, "Object Lock retention of new objects (default 3650)");
+  cmd->add_option("--blobs", a->blobs.blobs_url, "blob backend: s3://BUCKET (default: the data folder's blobs/)");
+  cmd->add_option("--s3-endpoint", a->blobs.s3_endpoint, "S3 endpoint URL (http://127.0.0.1:7480, https://...)");
+  cmd->add_option("--s3-region", a->blobs.s3_region, "S3 region (default us-east-1)");
+  cmd->add_option("--lock-mode", a->blobs.lock_mode, "Object Lock mode: compliance (default) or governance");
+  cmd->add_option("--retention-days", a->blobs.retention_days, "Object Lock retention of new objects (default 3650)");
   cmd->add_flag("--no-media-scan", a->no_media_scan,
                 "do not look for unfinished media work at start (new uploads still get it)");
   cmd->add_flag("--allow-plain-http", a->allow_plain_http,
                 "serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)");
-  cmd->add_flag("--allow-unlocked", a->allow_unlocked, "accept a bucket without Object Lock (erasable storage)");
+  cmd->add_flag("--allow-unlocked", a->blobs.allow_unlocked, "accept a bucket without Object Lock (erasable storage)");
   cmd->add_option("--s3-credentials", a->s3_credentials,
                   "file with the S3 keys (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)");
   return [a]() {
@@ -139,14 +138,9 @@ std::function<int()> add_serve(CLI::App& app) {
       return 2;
     }
     o.upload_deadline = *deadline;
-    o.blobs_url = a->blobs;
-    o.s3_endpoint = a->s3_endpoint;
-    o.s3_region = a->s3_region;
-    o.lock_mode = a->lock_mode;
-    o.retention_days = a->retention_days;
-    o.allow_unlocked = a->allow_unlocked;
+    o.blobs = a->blobs;
+    if (!a->s3_credentials.empty()) o.blobs.s3_credentials = a->s3_credentials;
     o.media_scan = !a->no_media_scan;
-    o.s3_credentials = a->s3_credentials;
     if (o.upload_expiry.count() < 3600) o.sweep_interval = std::chrono::seconds(1);
     // Exit 2: the daemon could not run (a usage error, a folder that is not a data
     // directory, one already served, a port taken, keys that do not load).

@@ -67,8 +67,7 @@ void print_report(const AuditReport& report, bool json) {
 int run_verify_cli(const std::filesystem::path& data_dir, const AuditScope& scope, bool json, bool progress_on_tty,
                    const std::optional<std::filesystem::path>& extra_tsa_ca, BlobStore* blob_store) {
   try {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(Layout(data_dir).index_dir(), ec)) {
+    if (!Layout(data_dir).has_index()) {
       std::cerr << "evidenced verify: " << data_dir.string() << " holds no index (not an evidence data directory)\n";
       return 2;
     }
