@@ -15,19 +15,10 @@ namespace {
 
 int run_checkpoint(const Globals& g, const std::string& key_arg) {
   Http http(g);
-  Request req;
-  req.target = "/api/v1/log/checkpoint";
-  Response r;
-  try {
-    r = http.send(req);
-  } catch (const TransportError& e) {
-    cannot_run(e.what());
-  }
-  if (r.status != 200) cannot_run("GET " + req.target + ": " + r.describe());
   // The checkpoint may come as the note itself or wrapped in JSON.
-  std::string note = r.body;
+  std::string note = http.get_ok("/api/v1/log/checkpoint").body;
   boost::system::error_code ec;
-  const auto v = json::parse(r.body, ec);
+  const auto v = json::parse(note, ec);
   if (!ec && v.is_object()) {
     const auto* c = v.as_object().if_contains("checkpoint");
     if (c && c->is_string()) note = std::string(c->as_string());

@@ -65,19 +65,10 @@ void write_state(const std::filesystem::path& file, const Kept& k) {
 }
 
 std::vector<merkle::Hash> fetch_consistency(Http& http, std::uint64_t old_size, std::uint64_t new_size) {
-  Request req;
-  req.target = "/api/v1/log/proof/consistency?old=" + std::to_string(old_size) + "&new=" + std::to_string(new_size);
-  Response r;
-  try {
-    r = http.send(req);
-  } catch (const TransportError& e) {
-    cannot_run(e.what());
-  }
-  if (r.status != 200) cannot_run("GET " + req.target + ": " + r.describe());
+  const auto v = http.get_json("/api/v1/log/proof/consistency?old=" + std::to_string(old_size) +
+                                "&new=" + std::to_string(new_size));
   std::vector<merkle::Hash> out;
-  boost::system::error_code ec;
-  const auto v = json::parse(r.body, ec);
-  const auto* hashes = !ec && v.is_object() ? v.as_object().if_contains("hashes") : nullptr;
+  const auto* hashes = v.is_object() ? v.as_object().if_contains("hashes") : nullptr;
   if (!hashes || !hashes->is_array()) cannot_run("the consistency proof is not JSON with \"hashes\"");
   for (const auto& h : hashes->as_array()) {
     const auto b = h.is_string() ? evidence::from_base64(std::string(h.as_string())) : std::nullopt;
@@ -108,17 +99,7 @@ int run_monitor(const Globals& g, const MonitorArgs& a) {
   if (quorum > static_cast<int>(witnesses.size())) cannot_run("--quorum is more than the witness keys given");
 
   Http http(g);
-  Request req;
-  req.target = "/api/v1/log/checkpoint";
-  req.auth = !g.token.empty();
-  Response r;
-  try {
-    r = http.send(req);
-  } catch (const TransportError& e) {
-    cannot_run(e.what());
-  }
-  if (r.status != 200) cannot_run("GET " + req.target + ": " + r.describe());
-  const std::string& signed_note = r.body;
+  const std::string signed_note = http.get_ok("/api/v1/log/checkpoint", !g.token.empty()).body;
 
   const auto text = note::open(signed_note, *log_key);
   if (!text) {

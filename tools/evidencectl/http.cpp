@@ -192,10 +192,11 @@ Response Http::send(const Request& req) {
   return resp;
 }
 
-boost::json::value Http::get_json(const std::string& path) {
+Response Http::get_ok(const std::string& path, bool auth, std::vector<std::pair<std::string, std::string>> headers) {
   Request req;
   req.target = path;
-  req.headers = {{"Accept", "application/json"}};
+  req.auth = auth;
+  req.headers = std::move(headers);
   Response r;
   try {
     r = send(req);
@@ -203,7 +204,11 @@ boost::json::value Http::get_json(const std::string& path) {
     cannot_run(e.what());
   }
   if (r.status < 200 || r.status >= 300) cannot_run("GET " + path + ": " + r.describe());
-  return r.json();
+  return r;
+}
+
+boost::json::value Http::get_json(const std::string& path) {
+  return get_ok(path, true, {{"Accept", "application/json"}}).json();
 }
 
 boost::json::value Http::post_json(const std::string& path, const boost::json::value& body) {

@@ -59,7 +59,10 @@ class Http {
   // Bytes of the request body the last send() got onto the wire.
   std::uint64_t last_bytes_sent() const { return last_sent_; }
 
-  // Shorthands that turn any non-2xx answer into Failure(kCannotRun).
+  // Shorthands that turn a transport error or any non-2xx answer into
+  // Failure(kCannotRun). get_ok sends the token only when `auth`.
+  Response get_ok(const std::string& path, bool auth = true,
+                  std::vector<std::pair<std::string, std::string>> headers = {});
   boost::json::value get_json(const std::string& path);
   boost::json::value post_json(const std::string& path, const boost::json::value& body);
   boost::json::value send_json(const std::string& method, const std::string& path, const boost::json::value& body);
