@@ -11,7 +11,8 @@
 #      openssl dgst -sha256 of the file, dd conv=fsync of it, nginx-light storing the body
 #   2. the same file through tus (tus-js-client): our daemon and @tus/server+file-store
 #   3. CONC_CLIENTS concurrent CONC_MIB uploads (bench_load): total rate, p50/p99
-#   4. SMALL_CLIENTS clients uploading 64 KiB items: items/s (nginx as the baseline)
+#   4. SMALL_CLIENTS clients uploading 64 KiB items: items/s, against bench_plain_store
+#      (the same items stored durably the plain way from as many threads) and nginx
 #   5. the daemon's peak memory (VmHWM) in each of the above
 #   6. case listing with INDEX_ITEMS items (bench_case_index + GET /api/v1/cases/{C})
 #   7. evidenced verify against openssl dgst over the same blobs
@@ -64,12 +65,13 @@ fi
 if [ "${NO_BUILD:-0}" != 1 ]; then
   log "building in $BUILD"
   [ -f "$BUILD/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C "$BUILD" -j"$(nproc)" evidenced bench_load bench_case_index >/dev/null
+  ninja -C "$BUILD" -j"$(nproc)" evidenced bench_load bench_case_index bench_plain_store >/dev/null
 fi
 EVIDENCED=${EVIDENCED:-$BUILD/tools/evidenced}
 LOAD=$BUILD/bench/bench_load
 CASEIDX=$BUILD/bench/bench_case_index
-for b in "$EVIDENCED" "$LOAD" "$CASEIDX"; do [ -x "$b" ] || { echo "missing $b" >&2; exit 2; }; done
+PLAIN=$BUILD/bench/bench_plain_store
+for b in "$EVIDENCED" "$LOAD" "$CASEIDX" "$PLAIN"; do [ -x "$b" ] || { echo "missing $b" >&2; exit 2; }; done
 
 # ---- scratch, processes ---------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/evidence-bench-XXXXXX")
@@ -152,6 +154,10 @@ for r in $(seq "$RUNS"); do
   t=$(now); openssl dgst -sha256 "$FILE" >/dev/null; rec single openssl_s "$(elapsed "$t")"
   t=$(now); dd if="$FILE" of="$WORK/dd.out" bs=1M conv=fsync status=none; rec single dd_fsync_s "$(elapsed "$t")"
   rm -f "$WORK/dd.out"
+  # The disk's own sequential durable write rate, past the page cache (information).
+  t=$(now); dd if="$FILE" of="$WORK/dd.out" bs=1M oflag=direct conv=fsync status=none
+  rec single dd_direct_s "$(elapsed "$t")"
+  rm -f "$WORK/dd.out"
   D=$WORK/d1.$r; TOKEN=$(new_instance "$D"); start_daemon "$D"
   read -r code secs < <(curl_post "$DURL/api/v1/evidence?$META" "$TOKEN")
   [ "$code" = 201 ] || { echo "upload answered $code: $(cat "$WORK/curl.out")" >&2; exit 1; }
@@ -207,9 +213,19 @@ for r in $(seq "$RUNS"); do
 done
 
 # ---- 3. concurrent uploads ------------------------------------------------------------
+# The bound for the same bytes: openssl's SHA-256 and dd conv=fsync over one file as
+# large as all the bodies together, in each round.
+CONC_BYTES=$((CONC_CLIENTS * CONC_MIB * 1048576))
+CONCFILE=$WORK/conc.bin
+{ openssl enc -aes-128-ctr -pass pass:evidence-bench-conc -nosalt -pbkdf2 -in /dev/zero 2>/dev/null || true; } |
+  head -c "$CONC_BYTES" >"$CONCFILE"
 D3=$WORK/d3; TOKEN3=$(new_instance "$D3")
 for r in $(seq "$RUNS"); do
   log "3. ${CONC_CLIENTS} x ${CONC_MIB} MiB concurrent, round $r/$RUNS"
+  cat "$CONCFILE" >/dev/null
+  t=$(now); openssl dgst -sha256 "$CONCFILE" >/dev/null; rec conc openssl_s "$(elapsed "$t")"
+  t=$(now); dd if="$CONCFILE" of="$WORK/dd.out" bs=1M conv=fsync status=none; rec conc dd_fsync_s "$(elapsed "$t")"
+  rm -f "$WORK/dd.out"
   start_daemon "$D3"
   out=$("$LOAD" --port "$DPORT" --path "/api/v1/evidence?$META" --token "$TOKEN3" --clients "$CONC_CLIENTS" \
     --requests 1 --size $((CONC_MIB * 1048576)) --expect 201)
@@ -223,15 +239,23 @@ for r in $(seq "$RUNS"); do
 done
 
 # ---- 4. small items -------------------------------------------------------------------
+# SMALL_STORED counts every item any round (the profile rounds too) got a 201 for;
+# the offline verify afterwards must find exactly that many intact.
 D4=$WORK/d4; TOKEN4=$(new_instance "$D4")
+SMALL_STORED=0
 for r in $(seq "$RUNS"); do
   log "4. ${SMALL_CLIENTS} clients x ${SMALL_PER_CLIENT} items of 64 KiB, round $r/$RUNS"
   start_daemon "$D4"
   out=$("$LOAD" --port "$DPORT" --path "/api/v1/evidence?$META" --token "$TOKEN4" --clients "$SMALL_CLIENTS" \
     --requests "$SMALL_PER_CLIENT" --size 65536 --expect 201)
   stop_daemon
+  SMALL_STORED=$((SMALL_STORED + $(kv ok "$out")))
   for k in items_s p50_ms p99_ms; do rec small "ours_$k" "$(kv $k "$out")"; done
   rec small ours_hwm_mib "$HWM_MIB"
+  rm -rf "$WORK/plain"
+  out=$("$PLAIN" --dir "$WORK/plain" --clients "$SMALL_CLIENTS" --requests "$SMALL_PER_CLIENT" --size 65536)
+  for k in items_s p50_ms p99_ms; do rec small "plain_$k" "$(kv $k "$out")"; done
+  rm -rf "$WORK/plain"
   out=$("$LOAD" --port "$NGPORT" --path /upload --clients "$SMALL_CLIENTS" --requests "$SMALL_PER_CLIENT" \
     --size 65536 --expect 201)
   for k in items_s p50_ms p99_ms; do rec small "nginx_$k" "$(kv $k "$out")"; done
@@ -251,6 +275,7 @@ if [ "$PROFILE" = 1 ]; then
   sleep 0.5
   out=$("$LOAD" --port "$DPORT" --path "/api/v1/evidence?$META" --token "$TOKEN4" --clients "$SMALL_CLIENTS" \
     --requests "$SMALL_PER_CLIENT" --size 65536 --expect 201) || true
+  SMALL_STORED=$((SMALL_STORED + $(kv ok "$out")))
   echo "$out" >"$WORK/strace_load.txt"
   kill -INT "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true
   stop_daemon
@@ -278,8 +303,9 @@ if [ "$PROFILE" = 1 ]; then
     perf record -q -g -p "$DPID" -o "$WORK/perf.data" 2>/dev/null &
     PPID_=$!
     sleep 0.3
-    "$LOAD" --port "$DPORT" --path "/api/v1/evidence?$META" --token "$TOKEN4" --clients "$SMALL_CLIENTS" \
-      --requests "$SMALL_PER_CLIENT" --size 65536 --expect 201 >/dev/null || true
+    out=$("$LOAD" --port "$DPORT" --path "/api/v1/evidence?$META" --token "$TOKEN4" --clients "$SMALL_CLIENTS" \
+      --requests "$SMALL_PER_CLIENT" --size 65536 --expect 201) || true
+    SMALL_STORED=$((SMALL_STORED + $(kv ok "$out")))
     kill -INT "$PPID_"; wait "$PPID_" 2>/dev/null || true
     stop_daemon
     perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9.]+%' |
@@ -287,8 +313,9 @@ if [ "$PROFILE" = 1 ]; then
   fi
 fi
 export PROF_TOOL=${PROF_TOOL:-none}
-# Every small item has its time stamp, record and ingest entry: count them offline.
-SMALL_EXPECTED=$((RUNS * SMALL_CLIENTS * SMALL_PER_CLIENT))
+# Every small item answered 201 has its time stamp, record and ingest entry: count them
+# offline (-1: the audit found problems). A difference fails the run below.
+SMALL_EXPECTED=$SMALL_STORED
 SMALL_CHECKED=$( ("$EVIDENCED" verify --data "$D4" --json 2>/dev/null || true) | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["checked"] if r["ok"] else -1)')
 
 # ---- 7. verify (over the blobs of scenario 3) -----------------------------------------
@@ -345,3 +372,7 @@ NPROC=$(nproc); export NPROC
 mkdir -p "$OUT"
 node "$HERE/report.mjs"
 log "wrote $OUT/RESULTS.md"
+if [ "$SMALL_CHECKED" != "$SMALL_EXPECTED" ]; then
+  echo "bench: the offline verify found $SMALL_CHECKED intact small items, but $SMALL_EXPECTED were stored" >&2
+  exit 1
+fi
