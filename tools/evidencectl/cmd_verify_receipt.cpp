@@ -17,6 +17,8 @@ struct ReceiptArgs {
 };
 
 int run_verify_receipt(const ReceiptArgs& a, const Globals& g) {
+  if (a.file.empty() && g.server.empty())
+    cannot_run("file is required: give the FILE the receipt is for (or --server, for a disposed item)");
   const auto text = read_small_file(a.receipt);
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
@@ -26,7 +28,7 @@ int run_verify_receipt(const ReceiptArgs& a, const Globals& g) {
   if (!a.log_key.empty()) trust.log_key = a.log_key;
   if (!a.known_logs.empty()) trust.known_logs = a.known_logs;
   const auto disposed = receipt_item_disposed(g, v.as_object(), a.file.empty());  // disposed.h
-  if (a.file.empty() && !disposed) cannot_run("give the FILE the receipt is for (its item is live, or no --server to ask)");
+  if (a.file.empty() && !disposed) cannot_run("file is required: the receipt's item is not disposed of, give the FILE it is for");
   auto check = check_receipt(v.as_object(), a.file, trust, nullptr);
   if (disposed && a.file.empty()) excuse_missing_content(check, *disposed);
   if (a.as_json) {
