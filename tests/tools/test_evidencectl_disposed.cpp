@@ -57,7 +57,7 @@ TEST_CASE("evidencectl verify-receipt reports a disposed item plainly and exits 
   CHECK(v.out.find("DISPOSED: " + gone + " was disposed of on ") != std::string::npos);
   CHECK(v.out.find("disposition " + disp) != std::string::npos);
   CHECK(v.out.find("approved by ada") != std::string::npos);
-  CHECK(v.out.find("log entry ") != std::string::npos);
+  CHECK(v.out.find("log entries: approval ") != std::string::npos);
 
   const auto j = ctl.run({"verify-receipt", gone_receipt.string(), "--json"});
   INFO(j.out << j.err);
@@ -67,6 +67,10 @@ TEST_CASE("evidencectl verify-receipt reports a disposed item plainly and exits 
   CHECK(o.at("disposed").at("disposition").as_string() == disp);
   CHECK(o.at("disposed").at("approved_by") == "ada");
   CHECK(o.at("disposed").at("dispose_entry").is_number());
+  REQUIRE(o.at("disposed").at("approve_entry").is_number());
+  // The approval is the entry just before the item's dispose entry, by the second admin.
+  CHECK(o.at("disposed").at("approve_entry").to_number<std::uint64_t>() + 1 ==
+        o.at("disposed").at("dispose_entry").to_number<std::uint64_t>());
 
   // A live item's receipt still needs its file; a server that does not answer cannot say.
   CHECK(ctl.run({"verify-receipt", live_receipt.string()}).exit_code == 2);

@@ -24,13 +24,18 @@ json::object DisposedItem::to_json() const {
                  {"approved_by", approved_by},
                  {"reason", reason}};
   if (dispose_entry) o["dispose_entry"] = *dispose_entry; else o["dispose_entry"] = nullptr;
+  if (approve_entry) o["approve_entry"] = *approve_entry; else o["approve_entry"] = nullptr;
   return o;
 }
 
 std::string DisposedItem::describe() const {
   std::string s = id + " was disposed of on " + at + " by disposition " + disposition + ", requested by " +
                   requested_by + " and approved by " + approved_by;
-  if (dispose_entry) s += " (log entry " + std::to_string(*dispose_entry) + ")";
+  if (approve_entry && dispose_entry) {
+    s += " (log entries: approval " + std::to_string(*approve_entry) + ", dispose " + std::to_string(*dispose_entry) + ")";
+  } else if (dispose_entry) {
+    s += " (log entry " + std::to_string(*dispose_entry) + ")";
+  }
   if (!reason.empty()) s += "; reason: " + reason;
   return s;
 }
@@ -42,7 +47,7 @@ std::optional<DisposedItem> fetch_disposed(Http& http, const std::string& eviden
   if (!block || !block->is_object()) return std::nullopt;
   const auto& b = block->as_object();
   DisposedItem d{evidence_id, text(b, "at"), text(b, "disposition"), text(b, "requested_by"),
-                 text(b, "approved_by"), text(b, "reason"), std::nullopt};
+                 text(b, "approved_by"), text(b, "reason"), std::nullopt, std::nullopt};
   try {
     const auto custody = http.get_json("/api/v1/evidence/" + encode_segment(evidence_id) + "/custody");
     if (const auto* entries = custody.as_object().if_contains("entries"); entries && entries->is_array()) {
@@ -54,6 +59,22 @@ std::optional<DisposedItem> fetch_disposed(Http& http, const std::string& eviden
     }
   } catch (const std::exception&) {
     // The record already says it is disposed; the entry index is a convenience.
+  }
+  if (!d.dispose_entry || d.disposition.empty()) return d;
+  Request req;  // admins and auditors only: a 403 just leaves the approval's index out
+  req.target = "/api/v1/dispositions/" + encode_segment(d.disposition);
+  req.headers = {{"Accept", "application/json"}};
+  try {
+    const Response r = http.send(req);
+    if (r.status != 200) return d;
+    const auto disp = r.json();
+    const auto& items = disp.as_object().at("items").as_array();
+    for (std::size_t pos = 0; pos < items.size(); ++pos) {
+      if (!items[pos].is_string() || items[pos].as_string() != evidence_id) continue;
+      if (*d.dispose_entry > pos) d.approve_entry = *d.dispose_entry - pos - 1;
+    }
+  } catch (const std::exception&) {
+    // As above: a convenience.
   }
   return d;
 }

@@ -22,14 +22,18 @@ struct DisposedItem {
   std::string approved_by;   // the second
   std::string reason;
   std::optional<std::uint64_t> dispose_entry;  // log index of the item's `dispose` entry
+  std::optional<std::uint64_t> approve_entry;  // of the disposition's `dispose_approve` (admins, auditors)
 
   boost::json::object to_json() const;
-  // "disposed of on DATE by disposition D, requested by A and approved by B (log entry N); reason: R"
+  // "ID was disposed of on DATE by disposition D, requested by A and approved by B
+  // (log entries: approval M, dispose N); reason: R"
   std::string describe() const;
 };
 
 // GET /evidence/{id}: nullopt while the item is live; else its `disposed` block and,
-// from GET /evidence/{id}/custody, the index of its `dispose` entry.
+// from GET /evidence/{id}/custody, the index of its `dispose` entry, and when the token
+// may read GET /dispositions/{id}, that of the approval (written in the same commit
+// just before the items' `dispose` entries, in the disposition's order).
 // Failure(kCannotRun) when the server does not answer or does not know the item.
 std::optional<DisposedItem> fetch_disposed(Http& http, const std::string& evidence_id);
 
