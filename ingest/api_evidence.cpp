@@ -60,7 +60,12 @@ Task<Response> post_evidence(EvidenceApi s, Request& req) {
   std::optional<HttpError> mismatch;
   BlobInfo blob;
   try {
-    blob = co_await blocking(s.workers, [&writer, &expected] { return writer->commit(expected); });
+    blob = co_await blocking(s.workers, [&s, &meta, &writer, &expected] {
+      // Locked until the category's date, not the backend's default (computed now: a
+      // lock must end in the future when the object is stored).
+      if (const auto until = upload_lock_until(s.index, meta)) writer->lock_until(*until);
+      return writer->commit(expected);
+    });
   } catch (const Error& e) {
     if (e.code() != Errc::digest_mismatch) throw;
     mismatch = HttpError{http::status::bad_request, "digest_mismatch", e.what()};
@@ -213,7 +218,9 @@ Task<Response> link_case(EvidenceApi s, Request& req) {
     CustodyEvent ev = custody_event(req.who(), "link");
     ev.evidence = rec.id;
     ev.case_number = case_number;
-    return link_case_raising(s.index, req.who(), rec.id, case_number, ev);  // and its category to `evidence`
+    const std::uint64_t at = link_case_raising(s.index, req.who(), rec.id, case_number, ev);  // and its category
+    extend_blob_lock(s.index, s.blobs, rec);  // `evidence` is permanent: the long lock
+    return at;
   });
   co_return Response::json(http::status::created,
                            json::object{{"evidence", rec.id}, {"case", case_number}, {"log_index", idx}});

@@ -10,7 +10,10 @@
 // Every change is a custody entry (`retention`, `dispose_request`, `dispose_approve`,
 // `dispose_reject`, `dispose`); the store writes the disposal ones (store/disposal.h).
 #include <boost/json/serialize.hpp>
+#include <cstdlib>
+#include <functional>
 #include <set>
+#include <string>
 
 #include "base/error.h"
 #include "base/timefmt.h"
@@ -23,6 +26,17 @@
 
 namespace evidence::ingest {
 namespace {
+
+// Test-only (EVIDENCE_FAULT=dispose_before_commit or dispose_after_commit): the process
+// dies just before a disposition's commit, or between it and the blob deletions, as a
+// SIGKILL there would (tests/ingest/test_lifecycle_crash.cpp).
+const std::string& dispose_fault() {
+  static const std::string fault = [] {
+    const char* f = std::getenv("EVIDENCE_FAULT");
+    return std::string(f ? f : "");
+  }();
+  return fault;
+}
 
 const std::vector<Role> kOverseers{Role::admin, Role::auditor};
 
@@ -188,6 +202,8 @@ Task<Response> put_item_retention(LifecycleApi s, Request& req) {
     add_lifecycle_json(s.index, rec, o);
     return json::object{{"evidence", rec.id}, {"retention", o["retention"]}, {"log_index", idx}};
   });
+  // A longer category raises the object's lock too (never lowers it).
+  co_await blocking(s.workers, [&s, &rec] { extend_blob_lock(s.index, s.blobs, rec); });
   co_return Response::json(http::status::ok, out);
 }
 
@@ -331,7 +347,10 @@ Task<Response> approve_disposition(LifecycleApi s, Request& req) {
     ExecutedDisposition done;
     try {
       std::unique_lock gate(s.gate);
-      done = execute_disposition(s.index, s.blobs, id, who, format_rfc3339(now_us()));
+      if (dispose_fault() == "dispose_before_commit") std::_Exit(86);
+      std::function<void()> between;
+      if (dispose_fault() == "dispose_after_commit") between = [] { std::_Exit(86); };
+      done = execute_disposition(s.index, s.blobs, id, who, format_rfc3339(now_us()), between);
     } catch (const Error& e) {
       throw disposal_error(e);
     }

@@ -136,6 +136,8 @@ Task<json::object> IngestPipeline::ingest(const AuthUser& who, const IngestMeta&
   item.event.case_number = meta.case_number;
   if (upload) item.completes_upload = *upload;
   const EvidenceRecord rec = co_await commit(item);
+  // The Object Lock to the item's retain_until, counted from received_at (lifecycle.h).
+  if (blobs_) co_await blocking(workers_, [this, &rec] { extend_blob_lock(index_, *blobs_, rec); });
   metrics_.upload_committed(rec.size);
   if (rec.late) metrics_.late_upload();
   log_line("info", "evidence_committed",

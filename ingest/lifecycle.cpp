@@ -1,5 +1,6 @@
 #include "ingest/lifecycle.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "base/error.h"
@@ -65,6 +66,37 @@ std::string ingest_category(const Index& index, const IngestMeta& meta) {
   }
   // The default is left implicit so that records without a category keep their bytes.
   return name == kDefaultCategory && meta.category.empty() ? std::string() : name;
+}
+
+std::optional<std::chrono::system_clock::time_point> upload_lock_until(const Index& index, const IngestMeta& meta) {
+  std::string name = ingest_category(index, meta);
+  if (name.empty()) name = std::string(kDefaultCategory);
+  const auto category = index.retention_category(name);
+  if (!category || category->permanent()) return std::nullopt;
+  const auto now = std::chrono::system_clock::now();
+  return std::max(now + std::chrono::hours(24) * static_cast<std::int64_t>(*category->days),
+                  now + std::chrono::minutes(1));
+}
+
+void extend_blob_lock(const Index& index, BlobStore& blobs, const EvidenceRecord& rec) {
+  ObjectLocks* locks = blobs.object_locks();
+  if (!locks) return;
+  try {
+    if (index.disposed(rec.id)) return;
+    const std::string name = index.item_category(rec.id).value_or(std::string(kDefaultCategory));
+    const auto category = index.retention_category(name);
+    std::optional<std::chrono::system_clock::time_point> until;
+    if (category && !category->permanent()) {
+      const auto date = retain_until(rec.received_at, *category);
+      const auto at = date ? parse_rfc3339(*date) : std::nullopt;
+      if (!at) return;
+      until = std::chrono::time_point_cast<std::chrono::system_clock::duration>(*at);
+      if (*until <= std::chrono::system_clock::now()) return;  // already due: the write's lock stays
+    }
+    locks->extend_lock(rec.sha256, rec.blob_version, until);
+  } catch (const std::exception& e) {
+    log_line("warn", "blob_lock_not_extended", {{"id", rec.id}, {"error", e.what()}});
+  }
 }
 
 bool is_late(const std::string& recorded_at, const std::string& received_at, std::chrono::seconds deadline) {

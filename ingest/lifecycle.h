@@ -45,6 +45,21 @@ void check_upload_category(const Index& index, const IngestMeta& meta);
 // `evidence` when the upload names a case and the category is not permanent.
 std::string ingest_category(const Index& index, const IngestMeta& meta);
 
+// The Object Lock date new content for this upload is written with (BlobWriter::
+// lock_until, BlobStore::adopt_file_locked): now + the category's days, at least a
+// minute ahead (a lock must end in the future); nullopt for a permanent category (the
+// backend's long default). 400 for an unknown category, as ingest_category. Blocks.
+std::optional<std::chrono::system_clock::time_point> upload_lock_until(const Index& index, const IngestMeta& meta);
+
+// Raises the Object Lock of the item's stored version (BlobStore::object_locks) to
+// its retain_until, or to the backend's long default when its category is permanent;
+// never shortens. Call after an index commit that gave the item a (longer) retention:
+// its ingest (retain_until is counted from received_at, known only then), a category
+// change, a case link. A no-op for backends without locks and for dates already past.
+// Never throws: the item's due date, not the lock, is what keeps it from disposal;
+// a failure is logged. Blocks.
+void extend_blob_lock(const Index& index, BlobStore& blobs, const EvidenceRecord& rec);
+
 // Whether an item recorded at `recorded_at` and received at `received_at` (RFC 3339)
 // arrived after the deadline. false when either does not parse.
 bool is_late(const std::string& recorded_at, const std::string& received_at, std::chrono::seconds deadline);

@@ -142,7 +142,9 @@ Task<std::string> complete_upload(TusApi s, UploadSession& sess, const AuthUser&
     blob = *adopted;
   } else {
     // (Not a conditional expression: GCC 12 mis-compiles co_await inside one.)
-    blob = co_await blocking(s.workers, [&s, &sess, &files, &id] { return files.adopt_into(s.blobs, sess.id, *id); });
+    blob = co_await blocking(s.workers, [&s, &sess, &files, &id, &meta] {
+      return files.adopt_into(s.blobs, sess.id, *id, upload_lock_until(s.index, meta));
+    });
   }
   blob.size = sess.length;
   const AuthUser owner{sess.owner, parse_role(sess.owner_role).value_or(who.role)};

@@ -116,6 +116,24 @@ class LegalHolds {
   ~LegalHolds() = default;
 };
 
+// Capability of a backend that locks stored versions against deletion until a date (S3
+// Object Lock). New content is written with its item's date (BlobWriter::lock_until,
+// BlobStore::adopt_file_locked); this raises the date of content already stored when
+// an item that shares it, or a longer category, needs it kept longer.
+class ObjectLocks {
+ public:
+  // Raises the retain-until date of one stored version to `until` (nullopt: the
+  // backend's long default, now + its retention days, which permanent items get) when
+  // that is later than the date it has; never shortens, and does nothing when the
+  // bucket has no lock. Returns the version's date afterwards (RFC 3339), empty when
+  // it has none. Error(not_found) when absent; Error for storage failures.
+  virtual std::string extend_lock(const ContentId& id, const std::string& version,
+                                  std::optional<std::chrono::system_clock::time_point> until) = 0;
+
+ protected:
+  ~ObjectLocks() = default;
+};
+
 // Capability of a backend whose blobs are plain local files (the local folder): a
 // child process (the media worker) can be handed the file instead of a copy.
 class LocalBlobFiles {
@@ -135,6 +153,13 @@ class BlobStore {
   // incoming/) into the store. The file's bytes must hash to `id`; the backend may
   // trust that (local: rename) or check it. The source file is gone afterwards.
   virtual BlobInfo adopt_file(const std::filesystem::path& file, const ContentId& id) = 0;
+  // adopt_file with the stored object locked until `lock_until` instead of the
+  // backend's default (as BlobWriter::lock_until). Backends without locks: adopt_file.
+  virtual BlobInfo adopt_file_locked(const std::filesystem::path& file, const ContentId& id,
+                                     std::chrono::system_clock::time_point lock_until) {
+    (void)lock_until;
+    return adopt_file(file, id);
+  }
   virtual bool exists(const ContentId& id) = 0;
   // Throws Error(not_found) when absent.
   virtual std::unique_ptr<BlobReader> open(const ContentId& id, const std::string& version = {}) = 0;
@@ -159,6 +184,7 @@ class BlobStore {
   virtual VersionedBlobs* versioned() { return nullptr; }
   virtual LegalHolds* legal_holds() { return nullptr; }
   virtual LocalBlobFiles* local_files() { return nullptr; }
+  virtual ObjectLocks* object_locks() { return nullptr; }
 };
 
 // The version a record should name for content already stored under `id` with `size`

@@ -122,7 +122,8 @@ Disposition reject_disposition(Index& index, const std::string& disposition_id, 
 }
 
 ExecutedDisposition execute_disposition(Index& index, BlobStore& blobs, const std::string& disposition_id,
-                                        const Actor& approver, const std::string& now) {
+                                        const Actor& approver, const std::string& now,
+                                        const std::function<void()>& between) {
   need_admin(approver, "approving a disposition");
   ExecutedDisposition out;
   index.write([&](WriteTxn& t) {
@@ -148,6 +149,7 @@ ExecutedDisposition execute_disposition(Index& index, BlobStore& blobs, const st
     out.disposition = d;
   });
   // Committed: the items are disposed of whatever happens to the blobs from here on.
+  if (between) between();
   out.blobs = reap(index, blobs, out.disposition.items);
   return out;
 }

@@ -23,6 +23,7 @@
 // (LifecycleIndex::due), not permanent and not on legal hold.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -81,8 +82,11 @@ struct ExecutedDisposition {
 // Error(permission_denied) when the approver is not an admin or is the requester
 // (four eyes; the message says "four_eyes"). Blob failures do not throw: they are in
 // the result's `blobs`, and reap_disposed_blobs retries them.
+// `between`, when given, is called after step 1's commit and before any blob is
+// deleted (the daemon's crash tests stop the process there).
 ExecutedDisposition execute_disposition(Index& index, BlobStore& blobs, const std::string& disposition_id,
-                                        const Actor& approver, const std::string& now);
+                                        const Actor& approver, const std::string& now,
+                                        const std::function<void()>& between = {});
 
 // Finishes blob deletions for every disposed item (after a crash, or when an S3 lock
 // has expired). Idempotent. Cost: reads every disposed item, and when any has a poster

@@ -102,7 +102,9 @@ ContentId PartialUploads::rehash(const std::string& upload_id) const {
   return h.finish();
 }
 
-BlobInfo PartialUploads::adopt_into(BlobStore& blobs, const std::string& upload_id, const ContentId& id) const {
+BlobInfo PartialUploads::adopt_into(BlobStore& blobs, const std::string& upload_id, const ContentId& id,
+                                    std::optional<std::chrono::system_clock::time_point> lock_until) const {
+  if (lock_until) return blobs.adopt_file_locked(layout_.upload_path(upload_id), id, *lock_until);
   return blobs.adopt_file(layout_.upload_path(upload_id), id);
 }
 

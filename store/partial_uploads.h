@@ -7,8 +7,10 @@
 // truncate_to() when the next append session opens the file.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
@@ -57,7 +59,9 @@ class PartialUploads {
   ContentId rehash(const std::string& upload_id) const;
   // Moves the complete file into `blobs` as content `id` (BlobStore::adopt_file); the
   // upload file is gone afterwards.
-  BlobInfo adopt_into(BlobStore& blobs, const std::string& upload_id, const ContentId& id) const;
+  // With `lock_until`, the stored object is locked until then (BlobStore::adopt_file_locked).
+  BlobInfo adopt_into(BlobStore& blobs, const std::string& upload_id, const ContentId& id,
+                      std::optional<std::chrono::system_clock::time_point> lock_until = std::nullopt) const;
   // Unlinks the file and fsyncs the folder, so an expired or terminated upload does not
   // come back after a crash. An absent file is no error; a failing unlink or fsync is
   // only reported (false): the bytes are garbage either way.

@@ -78,7 +78,20 @@ struct BundleReport {
   std::uint64_t entries = 0;
   std::vector<Problem> problems;  // same kinds as the audit
   std::vector<Problem> hints;
-  boost::json::object to_json() const;  // {"ok","case","items","entries","problems","hints"}
+  // Items a bundled, proven `dispose` entry names (disposed of: DESIGN.md "Lifecycle"),
+  // with that entry's index and disposition. Such an item's absent content is not
+  // blob_missing: the tombstone says why it is gone.
+  struct DisposedItem {
+    std::string evidence;
+    std::string disposition;
+    std::string at;     // the entry's time
+    std::string actor;  // the approving admin
+    std::uint64_t log_index = 0;
+  };
+  std::vector<DisposedItem> disposed;
+  // {"ok","case","items","entries","problems","hints","disposed": [{"evidence",
+  // "disposition","at","approved_by","log_index"}]}
+  boost::json::object to_json() const;
 };
 
 // Checks a bundle offline: every files/<hex> hashes to its name and matches the

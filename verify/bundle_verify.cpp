@@ -6,6 +6,7 @@
 #include <archive_entry.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -32,6 +33,15 @@ boost::json::object BundleReport::to_json() const {
   for (const auto& h : hints) hs.push_back(h.to_json());
   o["problems"] = std::move(ps);
   o["hints"] = std::move(hs);
+  json::array ds;
+  for (const auto& d : disposed) {
+    ds.push_back(json::object{{"evidence", d.evidence},
+                              {"disposition", d.disposition},
+                              {"at", d.at},
+                              {"approved_by", d.actor},
+                              {"log_index", d.log_index}});
+  }
+  o["disposed"] = std::move(ds);
   return o;
 }
 
@@ -291,6 +301,18 @@ void check_custody(BundleCheck& c) {
   }
 }
 
+// The tombstones among the proven entries.
+void note_disposed(BundleCheck& c) {
+  for (const auto& [i, ev] : c.events) {
+    if (ev.action != "dispose" || !ev.evidence) continue;
+    std::string disposition;
+    if (ev.detail) {
+      if (const auto* v = ev.detail->if_contains("disposition"); v && v->is_string()) disposition = v->as_string();
+    }
+    c.rep.disposed.push_back({*ev.evidence, disposition, ev.time, ev.actor, i});
+  }
+}
+
 // Every files/<name> hashes to its name.
 void check_file_names(BundleCheck& c) {
   for (const auto& [name, seen] : c.contents) {
@@ -308,6 +330,9 @@ void check_file_names(BundleCheck& c) {
 void check_item_content(BundleCheck& c, const std::string& id, const std::string& hex, const ContentId& sha,
                         std::uint64_t size) {
   auto f = c.contents.find(hex);
+  const bool disposed = std::any_of(c.rep.disposed.begin(), c.rep.disposed.end(),
+                                    [&id](const BundleReport::DisposedItem& d) { return d.evidence == id; });
+  if (f == c.contents.end() && disposed) return;  // gone for good, and the log says why
   if (f == c.contents.end()) {
     auto p = finding(id, ProblemKind::blob_missing, content_path(hex) + " is not in the bundle");
     p.sha256 = hex;
@@ -582,6 +607,7 @@ BundleReport verify_bundle(const std::filesystem::path& tar_file, const std::opt
   choose_keys(c, pinned_log_key, pinned_tsa_ca_pem);
   check_checkpoint(c);
   check_custody(c);
+  note_disposed(c);
   check_file_names(c);
   check_items(c);
   check_chains(c);

@@ -9,6 +9,7 @@ import * as item from './views/item.js';
 import * as search from './views/search.js';
 import * as log from './views/log.js';
 import * as users from './views/users.js';
+import * as lifecycle from './views/lifecycle.js';
 
 const ROLES_READING_CASES = ['reviewer', 'auditor', 'admin'];
 
@@ -21,6 +22,8 @@ export const can = {
   log: (r) => r === 'auditor' || r === 'admin',
   export: (r) => ROLES_READING_CASES.includes(r),
   users: (r) => r === 'admin',
+  lifecycle: (r) => r === 'auditor' || r === 'admin',
+  retention: (r) => r === 'reviewer' || r === 'admin',
 };
 
 const routes = [
@@ -31,6 +34,7 @@ const routes = [
   { re: /^\/search$/, view: search },
   { re: /^\/log$/, view: log },
   { re: /^\/users$/, view: users },
+  { re: /^\/retention$/, view: lifecycle },
 ];
 
 function loadWho() {
@@ -78,6 +82,7 @@ function renderChrome() {
   if (ctx.can('cases')) links.push(['#/cases', 'Cases']);
   links.push(['#/search', 'Search']);
   if (ctx.can('log')) links.push(['#/log', 'Log & audit']);
+  if (ctx.can('lifecycle')) links.push(['#/retention', 'Retention']);
   if (ctx.can('users')) links.push(['#/users', 'People']);
   clear(
     nav,

@@ -114,7 +114,7 @@ std::string s3_key(const ContentId& id);
 // Keys of writers' multipart uploads before the content id is known: "staging/<hex>".
 inline constexpr std::string_view kStagingPrefix = "staging/";
 
-class S3BlobStore final : public BlobStore, public VersionedBlobs, public LegalHolds {
+class S3BlobStore final : public BlobStore, public VersionedBlobs, public LegalHolds, public ObjectLocks {
  public:
   // Checks (and creates) the bucket as open_s3_blob_store says.
   explicit S3BlobStore(S3Options options);
@@ -124,6 +124,10 @@ class S3BlobStore final : public BlobStore, public VersionedBlobs, public LegalH
   // Uploads the file as commit() does, after checking that it hashes to `id`
   // (Error(digest_mismatch) otherwise, and the file stays). The file is removed after.
   BlobInfo adopt_file(const std::filesystem::path& file, const ContentId& id) override;
+  // The same, with the object's retain-until date `lock_until` (Error(invalid_argument)
+  // when it is not in the future).
+  BlobInfo adopt_file_locked(const std::filesystem::path& file, const ContentId& id,
+                             std::chrono::system_clock::time_point lock_until) override;
   bool exists(const ContentId& id) override;
   // `version` empty: the newest version (pinned at open). Error(not_found) when absent.
   std::unique_ptr<BlobReader> open(const ContentId& id, const std::string& version = {}) override;
@@ -144,8 +148,13 @@ class S3BlobStore final : public BlobStore, public VersionedBlobs, public LegalH
   BlobRemoval remove(const ContentId& id) override;
   VersionedBlobs* versioned() override { return this; }
   LegalHolds* legal_holds() override { return this; }
+  ObjectLocks* object_locks() override { return this; }
   std::vector<BlobVersion> versions(const ContentId& id) override;
   void set_legal_hold(const ContentId& id, const std::string& version, bool on) override;
+  // Reads the version's retention, and PUTs ?retention only when `until` (rounded up
+  // to the second) is later.
+  std::string extend_lock(const ContentId& id, const std::string& version,
+                          std::optional<std::chrono::system_clock::time_point> until) override;
 
   // Whether the bucket enforces Object Lock (false only with allow_unlocked).
   bool locked() const { return locked_; }
@@ -188,6 +197,7 @@ class S3BlobStore final : public BlobStore, public VersionedBlobs, public LegalH
 
  private:
   void check_bucket();
+  BlobInfo adopt(const std::filesystem::path& file, const ContentId& id, const LockUntil& lock_until);
   std::string put_single(const std::filesystem::path& file, std::uint64_t size, const ContentId& id,
                          const std::array<std::uint8_t, 16>& md5, const LockUntil& until);
   std::string put_multipart(const std::filesystem::path& file, std::uint64_t size, const ContentId& id,

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "base/codec.h"
+#include "base/timefmt.h"
 #include "base/error.h"
 #include "store/s3/s3_internal.h"
 
@@ -30,7 +31,16 @@ namespace fs = std::filesystem;
 namespace pt = boost::property_tree;
 using namespace detail;
 
-BlobInfo S3BlobStore::adopt_file(const fs::path& file, const ContentId& id) {
+BlobInfo S3BlobStore::adopt_file(const fs::path& file, const ContentId& id) { return adopt(file, id, std::nullopt); }
+
+BlobInfo S3BlobStore::adopt_file_locked(const fs::path& file, const ContentId& id,
+                                        std::chrono::system_clock::time_point lock_until) {
+  if (lock_until <= std::chrono::system_clock::now())
+    throw Error(Errc::invalid_argument, "an object lock must end in the future");
+  return adopt(file, id, lock_until);
+}
+
+BlobInfo S3BlobStore::adopt(const fs::path& file, const ContentId& id, const LockUntil& lock_until) {
   struct stat st{};
   if (::stat(file.c_str(), &st) != 0) throw system_error(errno, "stat " + file.string());
   auto size = static_cast<std::uint64_t>(st.st_size);
@@ -59,7 +69,7 @@ BlobInfo S3BlobStore::adopt_file(const fs::path& file, const ContentId& id) {
   ContentId actual = sha.finish();
   if (actual != id)
     throw Error(Errc::digest_mismatch, file.string() + " hashes to " + actual.hex() + ", not " + id.hex());
-  BlobInfo info = store_file(file, size, id, md5s);
+  BlobInfo info = store_file(file, size, id, md5s, lock_until);
   if (::unlink(file.c_str()) != 0) throw system_error(errno, "unlink " + file.string());
   return info;
 }
@@ -144,6 +154,19 @@ void S3BlobStore::lock_version(const ContentId& id, const std::string& version, 
   put.body = as_bytes(xml);
   auto r = client_->send(put);
   if (!r.ok()) fail(r, "set retention of " + s3_key(id) + " version " + version);
+}
+
+std::string S3BlobStore::extend_lock(const ContentId& id, const std::string& version, LockUntil until) {
+  if (!locked_) return {};
+  // Whole seconds, rounded up: the lock never ends before the date asked for.
+  const LockUntil wanted = until ? LockUntil(std::chrono::ceil<std::chrono::seconds>(*until)) : until;
+  const std::string target = lock_date(wanted);
+  const Retention now = retention(id, version);
+  const auto have = parse_rfc3339(now.retain_until);
+  const auto want = parse_rfc3339(target);
+  if (have && want && *have >= *want) return now.retain_until;
+  lock_version(id, version, wanted);
+  return target;
 }
 
 std::string S3BlobStore::put_single(const fs::path& file, std::uint64_t size, const ContentId& id,

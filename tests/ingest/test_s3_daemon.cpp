@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "base/timefmt.h"
 #include "store/s3/open_blob_store.h"
 #include "store/s3/s3_blob_store.h"
 #include "store/layout.h"
@@ -271,4 +272,132 @@ TEST_CASE("s3 daemon: legal hold is set and cleared on the record's object versi
   REQUIRE(http("DELETE", d.api("/evidence/" + id + "/hold"), d.admin_token()).status == 200);
   CHECK_FALSE(store->retention(cid, version).legal_hold);
   CHECK_FALSE(obj(http("GET", d.api("/evidence/" + id), d.admin_token())).contains("legal_hold"));
+}
+
+namespace {
+
+// Seconds between two RFC 3339 times (b - a).
+double seconds_between(const std::string& a, const std::string& b) {
+  const auto pa = parse_rfc3339(a), pb = parse_rfc3339(b);
+  REQUIRE(pa);
+  REQUIRE(pb);
+  return static_cast<double>(to_unix_us(*pb) - to_unix_us(*pa)) / 1e6;
+}
+
+std::string lifecycle_upload(const Daemon& d, const std::string& data, const std::string& category) {
+  auto r = http("POST",
+                d.api("/evidence?officer=" + pct("Officer Jo") + "&device=cam-7&filename=a.mp4&category=" + category),
+                d.admin_token(), data);
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  return std::string(obj(r)["evidence_id"].as_string());
+}
+
+std::string tus_upload_category(const Daemon& d, const std::string& data, const std::string& category) {
+  const Headers create{{"Tus-Resumable", "1.0.0"},
+                       {"Upload-Length", std::to_string(data.size())},
+                       {"Upload-Metadata", "officer " + b64("Officer Jo") + ",device " + b64("cam-7") + ",filename " +
+                                               b64("body.mp4") + ",category " + b64(category)}};
+  auto r = http("POST", d.api("/uploads"), d.admin_token(), "", create);
+  REQUIRE(r.status == 201);
+  auto p = http("PATCH", d.url() + r.header("location"), d.admin_token(), data,
+                {{"Tus-Resumable", "1.0.0"}, {"Content-Type", "application/offset+octet-stream"}, {"Upload-Offset", "0"}});
+  REQUIRE(p.status == 204);
+  REQUIRE(!p.header("evidence-id").empty());
+  return p.header("evidence-id");
+}
+
+json::object record_of(const Daemon& d, const std::string& id) {
+  auto r = http("GET", d.api("/evidence/" + id), d.admin_token());
+  REQUIRE(r.status == 200);
+  return obj(r);
+}
+
+}  // namespace
+
+TEST_CASE("s3 daemon: objects are locked until their category's retain_until, raised by a case link, never shortened",
+          "[s3][daemon][lifecycle]") {
+  if (!have_endpoint()) return;
+  TempDir dir;
+  const std::string bucket = fresh_bucket();
+  auto args = s3_args(bucket);  // --retention-days 1: the long default, for permanent items
+  args.insert(args.end(), {"--min-retention-days", "0"});
+  Daemon d(dir.path() / "data", args);
+  const Headers js{{"Content-Type", "application/json"}};
+  REQUIRE(http("PUT", d.api("/retention/categories/short"), d.admin_token(), R"({"days": 2})", js).status == 200);
+  REQUIRE(http("PUT", d.api("/retention/categories/brief"), d.admin_token(), R"({"days": 0})", js).status == 200);
+  auto store = store_for(bucket, dir.path() / "spool");
+
+  // One-shot and tus: the object's date is the record's retain_until (to the second,
+  // rounded up), not the backend's default of one day.
+  for (const std::string via : {"one-shot", "tus"}) {
+    INFO(via);
+    const std::string bytes = random_bytes_string(4000, via == "tus" ? 31 : 32);
+    const std::string id = via == "tus" ? tus_upload_category(d, bytes, "short") : lifecycle_upload(d, bytes, "short");
+    auto rec = record_of(d, id);
+    const std::string until(rec.at("retention").at("retain_until").as_string());
+    const auto lock = store->retention(*ContentId::from_hex(sha256_hex(bytes)), std::string(rec.at("blob_version").as_string()));
+    INFO(lock.retain_until << " vs " << until);
+    CHECK(lock.mode == "COMPLIANCE");
+    const double diff = seconds_between(until, lock.retain_until);
+    CHECK(diff >= 0);
+    CHECK(diff <= 1);
+  }
+
+  // A 0-day item is locked a minute ahead; linking it to a case (evidence: permanent)
+  // raises the lock to the long default; a shorter category later never lowers it.
+  const std::string bytes = random_bytes_string(3000, 33);
+  const std::string id = lifecycle_upload(d, bytes, "brief");
+  const ContentId cid = *ContentId::from_hex(sha256_hex(bytes));
+  const std::string version(record_of(d, id).at("blob_version").as_string());
+  const std::string now = format_rfc3339(now_us());
+  const double ahead = seconds_between(now, store->retention(cid, version).retain_until);
+  CHECK(ahead > 30);
+  CHECK(ahead < 120);
+  auto link = http("POST", d.api("/evidence/" + id + "/cases"), d.admin_token(), R"({"case": "S3-L1"})", js);
+  INFO(link.body);
+  REQUIRE(link.status == 201);
+  const std::string raised = store->retention(cid, version).retain_until;
+  CHECK(seconds_between(now, raised) > 23 * 3600);
+  REQUIRE(http("DELETE", d.api("/evidence/" + id + "/cases/S3-L1"), d.admin_token()).status == 200);
+  REQUIRE(http("PUT", d.api("/evidence/" + id + "/retention"), d.admin_token(), R"({"category": "brief"})", js).status == 200);
+  CHECK(store->retention(cid, version).retain_until == raised);
+}
+
+TEST_CASE("s3 daemon: a disposal does not delete an object before its lock date, and reports it locked",
+          "[s3][daemon][lifecycle]") {
+  if (!have_endpoint()) return;
+  TempDir dir;
+  const std::string bucket = fresh_bucket();
+  auto args = s3_args(bucket);
+  args.insert(args.end(), {"--min-retention-days", "0"});
+  const auto data_dir = dir.path() / "data";
+  Daemon d(data_dir, args);
+  const Headers js{{"Content-Type", "application/json"}};
+  const std::string second = d.add_user("ada", "admin");
+  REQUIRE(http("PUT", d.api("/retention/categories/brief"), d.admin_token(), R"({"days": 0})", js).status == 200);
+  auto store = store_for(bucket, dir.path() / "spool");
+
+  const std::string bytes = random_bytes_string(3000, 34);
+  const std::string id = lifecycle_upload(d, bytes, "brief");  // due at once, locked a minute ahead
+  const ContentId cid = *ContentId::from_hex(sha256_hex(bytes));
+  auto req = http("POST", d.api("/dispositions"), d.admin_token(), R"({"items": [")" + id + R"("], "reason": "over"})", js);
+  INFO(req.body);
+  REQUIRE(req.status == 201);
+  auto done = http("POST", d.api("/dispositions/" + std::string(obj(req).at("id").as_string()) + "/approve"), second);
+  INFO(done.body);
+  REQUIRE(done.status == 200);
+  CHECK(obj(done).at("blobs").at("locked") == 1);
+  CHECK(obj(done).at("blobs").at("removed") == 0);
+  CHECK(http("GET", d.api("/evidence/" + id + "/content"), d.admin_token()).status == 410);
+  // The object and its lock are still there: the store refuses, and a reap leaves it.
+  CHECK(store->exists(cid));
+  const auto again = store->remove(cid);
+  CHECK(again.outcome == BlobRemoval::Outcome::locked);
+  CHECK(seconds_between(format_rfc3339(now_us()), again.locked_until) > 0);
+  CHECK(store->exists(cid));
+  d.stop();
+  const auto v = verify_json(data_dir);
+  INFO(v.out << v.err);
+  CHECK(v.exit_code == 0);
 }

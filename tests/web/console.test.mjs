@@ -77,7 +77,8 @@ async function step(name, fn) {
 // ---- the daemon -----------------------------------------------------------------
 function startDaemon(dataDir) {
   return new Promise((resolve, reject) => {
-    const p = spawn(evidenced, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0'], {
+    // --min-retention-days 0: a 0-day category makes items due at once (the retention steps).
+    const p = spawn(evidenced, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--min-retention-days', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -434,12 +435,101 @@ try {
     await page.waitForSelector('#custody button.link');
   });
 
+  let secondAdmin;
+  let dueA;
+  let dueB;
+  const signInAs = async (token) => {
+    await page.click('#who button');
+    await page.waitForSelector('#signin-form');
+    await page.fill('#token', token);
+    await page.click('#signin');
+    await page.waitForSelector('#nav');
+    await page.waitForFunction(() => document.querySelector('#who .role'));
+  };
+
+  await step('retention: a 0-day category, a second admin, two due items', async () => {
+    const b = await api(admin, 'POST', '/users', JSON.stringify({ name: 'b.admin', role: 'admin' }));
+    assert.equal(b.status, 201, b.text);
+    secondAdmin = b.json.token;
+    const c = await api(admin, 'PUT', '/retention/categories/brief', JSON.stringify({ days: 0 }), { 'Content-Type': 'application/json' });
+    assert.equal(c.status, 200, c.text);
+    const ids = [];
+    for (const n of [1, 2]) {
+      const q = new URLSearchParams({ officer: OFFICER, device: DEVICE, filename: `note-${n}.txt`, category: 'brief' });
+      const res = await api(admin, 'POST', `/evidence?${q}`, `retention test item ${n} ${Date.now()}`);
+      assert.equal(res.status, 201, res.text);
+      ids.push(res.json.evidence_id);
+    }
+    [dueA, dueB] = ids;
+  });
+
+  await step('admin: the item page shows category and keep-until, and changes the category', async () => {
+    await page.goto(`${uiBase}/#/item/${itemId}`);
+    await page.waitForSelector('#retention-category');
+    assert.equal(await page.textContent('#retention-category'), 'evidence', 'a case link made it evidence');
+    assert.equal(await page.textContent('#retention-until'), 'permanent');
+    await page.goto(`${uiBase}/#/item/${dueA}`);
+    await page.waitForSelector('#retention-select option[value="routine"]', { state: 'attached' });
+    assert.equal(await page.textContent('#retention-category'), 'brief');
+    assert.notEqual(await page.textContent('#retention-until'), 'permanent');
+    await page.selectOption('#retention-select', 'routine');
+    await page.click('#retention-change');
+    await page.waitForFunction(() => document.querySelector('#retention-category')?.textContent === 'routine');
+    assert.match(await page.textContent('#retention-notice'), /log entry \d+/);
+    await shot('10-item-retention');
+    await page.selectOption('#retention-select', 'brief');
+    await page.click('#retention-change');
+    await page.waitForFunction(() => document.querySelector('#retention-category')?.textContent === 'brief');
+  });
+
+  await step('admin: the due list, a request, its rejection; the requester cannot approve', async () => {
+    await page.click('#nav a[href="#/retention"]');
+    await page.waitForSelector(`#due-list tr[data-item="${dueA}"]`);
+    await page.waitForSelector(`#due-list tr[data-item="${dueB}"]`);
+    assert.equal(await page.locator(`#due-list tr[data-item="${itemId}"]`).count(), 0, 'permanent items are not due');
+    await page.check(`#due-list tr[data-item="${dueA}"] input.due-pick`);
+    await page.fill('#dispose-reason', 'first try');
+    await page.click('#dispose-request');
+    const pending = page.locator('#disposition-list tr[data-state="pending"]');
+    await pending.waitFor();
+    assert.match(await pending.locator('.requested-by').textContent(), /admin/);
+    assert.equal(await pending.locator('button.approve').isDisabled(), true, 'four eyes: the requester cannot approve');
+    await pending.locator('button.reject').click();
+    await page.waitForSelector('#disposition-list tr[data-state="rejected"]');
+    await page.check(`#due-list tr[data-item="${dueA}"] input.due-pick`);
+    await page.check(`#due-list tr[data-item="${dueB}"] input.due-pick`);
+    await page.fill('#dispose-reason', 'retention over');
+    await page.click('#dispose-request');
+    await page.waitForSelector('#disposition-list tr[data-state="pending"]');
+    await shot('11-retention-queue');
+  });
+
+  await step('a second admin approves: items disposed, the item page says so', async () => {
+    await signInAs(secondAdmin);
+    await page.goto(`${uiBase}/#/retention`);
+    const pending = page.locator('#disposition-list tr[data-state="pending"]');
+    await pending.waitFor();
+    assert.equal(await pending.locator('button.approve').isDisabled(), false);
+    await pending.locator('button.approve').click();
+    await page.waitForSelector('#disposition-list tr[data-state="done"]');
+    assert.match(await page.textContent('#lifecycle-notice'), /2 item\(s\) disposed/);
+    await page.waitForSelector('#due-empty');
+    await page.goto(`${uiBase}/#/item/${dueA}`);
+    await page.waitForSelector('#disposed');
+    assert.match(await page.textContent('#disposed'), /requested by admin, approved by b\.admin/);
+    assert.equal(await page.locator('#retention-select').count(), 0, 'a disposed item changes no category');
+    assert.equal((await api(admin, 'GET', `/evidence/${dueA}/content`)).status, 410);
+    await shot('12-item-disposed');
+    await page.goto(`${uiBase}/#/item/${itemId}`);  // where the next step starts
+    await page.waitForSelector('#custody button.link');
+  });
+
   await step('errors are plain: server unreachable', async () => {
     await stopDaemon(daemon);
     await page.click('#custody button.link');
     await page.waitForSelector('#custody .error');
     assert.match(await page.textContent('#custody .error'), /cannot be reached/);
-    await shot('10-unreachable');
+    await shot('13-unreachable');
   });
 
   const real = problems.filter(

@@ -39,6 +39,10 @@ int run_verify_bundle(const BundleArgs& a) {
     if (!arr || !arr->is_array()) continue;
     for (const auto& p : arr->as_array()) say(std::string(list[0] == 'p' ? "  problem " : "  hint    ") + json::serialize(p));
   }
+  for (const auto& d : rep.disposed) {
+    say("  DISPOSED " + d.evidence + " on " + d.at + " by disposition " + d.disposition + ", approved by " + d.actor +
+        " (log entry " + std::to_string(d.log_index) + "): its content is gone for good, its record stays");
+  }
   if (!log_key)
     warn("note: the log key came from inside the bundle; compare it with one obtained independently (--log-key)");
   return rep.ok ? kOk : kProblems;
@@ -48,7 +52,8 @@ int run_verify_bundle(const BundleArgs& a) {
 
 void add_verify_bundle(CLI::App& app, Globals&, Runner& run) {
   auto a = std::make_shared<BundleArgs>();
-  auto* sub = app.add_subcommand("verify-bundle", "Check an exported case bundle offline (exit 0 intact, 1 problems)");
+  auto* sub = app.add_subcommand("verify-bundle", "Check an exported case bundle offline (exit 0 intact, 1 problems); items the bundle's log shows as "
+                                 "disposed of are listed as DISPOSED, and their absent content is no problem");
   sub->add_option("bundle", a->file, "Bundle (tar) from `export`")->required()->check(CLI::ExistingFile);
   sub->add_option("--tsa-ca", a->tsa_ca, "PEM of the TSA CA to trust instead of the bundle's")->check(CLI::ExistingFile);
   sub->add_option("--log-key", a->log_key, "C2SP verifier key to trust instead of the bundle's");

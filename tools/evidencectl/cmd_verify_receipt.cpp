@@ -2,6 +2,7 @@
 #include <boost/json.hpp>
 
 #include "tools/evidencectl/cli.h"
+#include "tools/evidencectl/disposed.h"
 #include "tools/evidencectl/local_files.h"
 #include "tools/evidencectl/trust.h"
 
@@ -15,7 +16,9 @@ struct ReceiptArgs {
   bool as_json = false;
 };
 
-int run_verify_receipt(const ReceiptArgs& a) {
+int run_verify_receipt(const ReceiptArgs& a, const Globals& g) {
+  if (a.file.empty() && g.server.empty())
+    cannot_run("file is required: give the FILE the receipt is for (or --server, for a disposed item)");
   const auto text = read_small_file(a.receipt);
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
@@ -24,31 +27,42 @@ int run_verify_receipt(const ReceiptArgs& a) {
   if (!a.tsa_ca.empty()) trust.tsa_ca_pem = read_pem_file(a.tsa_ca);
   if (!a.log_key.empty()) trust.log_key = a.log_key;
   if (!a.known_logs.empty()) trust.known_logs = a.known_logs;
-  const auto check = check_receipt(v.as_object(), a.file, trust, nullptr);
+  const auto disposed = receipt_item_disposed(g, v.as_object(), a.file.empty());  // disposed.h
+  if (a.file.empty() && !disposed) cannot_run("file is required: the receipt's item is not disposed of, give the FILE it is for");
+  auto check = check_receipt(v.as_object(), a.file, trust, nullptr);
+  if (disposed && a.file.empty()) excuse_missing_content(check, *disposed);
   if (a.as_json) {
-    say(json::serialize(check.to_json()));
+    auto out = check.to_json();
+    if (disposed) out["disposed"] = disposed->to_json();
+    say(json::serialize(out));
   } else {
-    say(std::string(check.ok() ? "receipt verified: " : "RECEIPT DOES NOT VERIFY: ") + a.receipt + " for " + a.file);
+    say(std::string(check.ok() ? "receipt verified: " : "RECEIPT DOES NOT VERIFY: ") + a.receipt + " for " +
+        (a.file.empty() ? std::string("its disposed item") : a.file));
     print_receipt_check(check, false);
+    if (disposed) say("DISPOSED: " + disposed->describe());
   }
   return check.ok() ? kOk : kProblems;
 }
 
 }  // namespace
 
-void add_verify_receipt(CLI::App& app, Globals&, Runner& run) {
+void add_verify_receipt(CLI::App& app, Globals& g, Runner& run) {
   auto a = std::make_shared<ReceiptArgs>();
   auto* sub = app.add_subcommand(
       "verify-receipt",
       "Check a receipt against a local file offline: content hash, timestamp, inclusion proof, "
-      "checkpoint signature (exit 0 verified, 1 not)");
+      "checkpoint signature. With --server it also asks for the item's state and reports a disposed item "
+      "(when, by which disposition, requested and approved by whom); FILE may then be left out. "
+      "Exit 0 verified (also for a disposed item's valid receipt: look for DISPOSED or \"disposed\" in --json), "
+      "1 not, 2 could not run");
   sub->add_option("receipt", a->receipt, "Receipt JSON")->required()->check(CLI::ExistingFile);
-  sub->add_option("file", a->file, "The local file it is for")->required()->check(CLI::ExistingFile);
+  sub->add_option("file", a->file, "The local file it is for (optional with --server for a disposed item)")
+      ->check(CLI::ExistingFile);
   sub->add_option("--tsa-ca", a->tsa_ca, "PEM of the TSA CA (default: pinned, else the receipt's)")->check(CLI::ExistingFile);
   sub->add_option("--log-key", a->log_key, "C2SP verifier key of the log (default: pinned, else the receipt's)");
   sub->add_option("--known-logs", a->known_logs, "Pinned keys file (default ~/.config/evidencectl/known_logs.json)");
   sub->add_flag("--json", a->as_json, "Print the checks as JSON");
-  sub->callback([&run, a] { run = [a] { return run_verify_receipt(*a); }; });
+  sub->callback([&run, &g, a] { run = [a, &g] { return run_verify_receipt(*a, g); }; });
 }
 
 }  // namespace evidencectl

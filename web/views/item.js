@@ -17,6 +17,7 @@ import {
 import { hasVideo, thumbnail } from './items.js';
 import { parseTimestamp } from './timestamp.js';
 import { verifyReport } from './verify.js';
+import { retentionSection } from './retention.js';
 
 // Without the service worker the player can only get the whole file as a blob.
 const BLOB_PLAYBACK_LIMIT = 512 * 1024 * 1024;
@@ -55,7 +56,7 @@ export async function render(main, ctx, [id]) {
         verifySection(record, ctx, refreshCustody),
         casesSection(record, ctx, refreshCustody),
       ),
-      h('div', { class: 'col' }, recordSection(record), mediaSection(record), timestampSection(record)),
+      h('div', { class: 'col' }, recordSection(record), retentionSection(record, ctx, refreshCustody), mediaSection(record), timestampSection(record)),
     ),
     custody,
   );
