@@ -1,0 +1,257 @@
+// The daemon's side of the witnessed log (`serve --witness VKEY@URL`), against real
+// evidence-witness processes: receipts and GET /log/checkpoint carry the witnesses'
+// cosignatures, `evidencectl verify-receipt --witness-key` checks them, a witness that
+// is down delays an upload by at most the witness timeout, a restarted daemon learns
+// the witness's size from its 409, and a forked copy of the log is refused.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <fstream>
+
+#include "store/layout.h"
+#include "tests/ingest/daemon_fixture.h"
+#include "tests/tools/ctl_fixture.h"
+#include "verify/cosignature.h"
+#include "verify/keys.h"
+#include "verify/signed_note.h"
+
+using namespace evidence;
+using namespace evidence::test;
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+// `evidenced init` by hand, so the log's key is known before the daemon starts with
+// its witnesses (which must know that key first).
+note::Verifier init_log(const fs::path& data) {
+  auto r = run_process({EVIDENCED_PATH, "init", "--data", data.string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return load_log_signer(Layout(data)).verifier();
+}
+
+// Another institution's witness: its own folder, our log added by its key.
+struct WitnessServer {
+  fs::path dir;
+  std::string vkey;  // cosignature/v1 verifier key
+  std::unique_ptr<ServerProcess> server;
+
+  WitnessServer(const fs::path& d, const std::string& name, const note::Verifier& log) : dir(d) {
+    auto init = run_process({EVIDENCE_WITNESS_PATH, "init", "--data", dir.string(), "--name", name});
+    INFO(init.err);
+    REQUIRE(init.exit_code == 0);
+    vkey = init.out.substr(0, init.out.find('\n'));
+    auto add = run_process(
+        {EVIDENCE_WITNESS_PATH, "add-log", "--data", dir.string(), "--origin", log.name, "--key", log.to_string()});
+    INFO(add.err);
+    REQUIRE(add.exit_code == 0);
+    start();
+  }
+  void start() {
+    server = std::make_unique<ServerProcess>(
+        std::vector<std::string>{EVIDENCE_WITNESS_PATH, "serve", "--data", dir.string(), "--listen", "127.0.0.1:0"},
+        dir.parent_path() / (dir.filename().string() + ".log"));
+  }
+  std::string arg() const { return vkey + "@" + server->url(); }
+  note::Verifier verifier() const { return *note::Verifier::parse(vkey); }
+};
+
+json::object upload(const Daemon& d, const std::string& content) {
+  auto r = http("POST", d.api("/evidence?officer=o&device=c"), d.admin_token(), content);
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  return obj(r);
+}
+
+std::string checkpoint_of(const json::object& receipt) { return std::string(receipt.at("checkpoint").as_string()); }
+
+std::uint64_t size_of(const std::string& note) {
+  const auto text_end = note.find("\n\n");
+  return note::Checkpoint::parse(note.substr(0, text_end + 1))->size;
+}
+
+std::string metrics(const Daemon& d) {
+  auto r = http("GET", d.api("/metrics"), d.admin_token());
+  REQUIRE(r.status == 200);
+  return r.body;
+}
+
+}  // namespace
+
+TEST_CASE("daemon witness: receipts carry two verified cosignatures that verify-receipt requires", "[witness]") {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  const auto log = init_log(data);
+  WitnessServer a(dir.path() / "wa", "court.test/w", log), b(dir.path() / "wb", "procuratorate.test/w", log);
+  Daemon d(data, {"--witness", a.arg(), "--witness", b.arg(), "--witness-timeout", "3s"});
+
+  const std::string content = random_bytes_string(4096, 7);
+  const auto receipt = upload(d, content);
+  INFO(json::serialize(receipt));
+  REQUIRE(receipt.at("witnessed").as_bool());
+  const std::string cp = checkpoint_of(receipt);
+  CHECK(note::verify_cosignature(cp, a.verifier()).has_value());
+  CHECK(note::verify_cosignature(cp, b.verifier()).has_value());
+  CHECK(note::open(cp, log).has_value());
+  // The proof is to the checkpoint the receipt carries.
+  CHECK(receipt.at("inclusion_proof").at("size").to_number<std::uint64_t>() == size_of(cp));
+
+  // GET /log/checkpoint, without a token, serves it with both cosignatures.
+  auto served = http("GET", d.api("/log/checkpoint"));
+  REQUIRE(served.status == 200);
+  CHECK(note::verify_cosignature(served.body, a.verifier()).has_value());
+  CHECK(note::verify_cosignature(served.body, b.verifier()).has_value());
+  CHECK(size_of(served.body) >= size_of(cp));
+
+  const fs::path rfile = dir.path() / "receipt.json", file = dir.path() / "item.bin";
+  std::ofstream(rfile) << json::serialize(receipt);
+  std::ofstream(file, std::ios::binary) << content;
+  Ctl ctl(dir.path() / "home");
+  auto ok = ctl.run({"verify-receipt", rfile.string(), file.string(), "--log-key", log.to_string(), "--witness-key",
+                     a.vkey, "--witness-key", b.vkey, "--quorum", "2"});
+  INFO(ok.out << ok.err);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("cosigned by witness court.test/w") != std::string::npos);
+
+  // A key the checkpoint has no cosignature from, or more cosignatures than it has.
+  auto other = run_process({EVIDENCE_WITNESS_PATH, "init", "--data", (dir.path() / "wc").string(), "--name", "c.test/w"});
+  REQUIRE(other.exit_code == 0);
+  const std::string other_key = other.out.substr(0, other.out.find('\n'));
+  auto wrong = ctl.run({"verify-receipt", rfile.string(), file.string(), "--log-key", log.to_string(),
+                        "--witness-key", a.vkey, "--witness-key", other_key, "--quorum", "2"});
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.err.find("NOT WITNESSED") != std::string::npos);
+  auto three = ctl.run({"verify-receipt", rfile.string(), file.string(), "--log-key", log.to_string(),
+                        "--witness-key", a.vkey, "--witness-key", b.vkey, "--quorum", "3"});
+  CHECK(three.exit_code == 1);
+  // A log key given as a witness key is a usage error.
+  CHECK(ctl.run({"verify-receipt", rfile.string(), file.string(), "--witness-key", log.to_string()}).exit_code == 2);
+
+  const std::string m = metrics(d);
+  CHECK(m.find("evidence_witness_cosigned_total{witness=\"court.test/w\"} ") != std::string::npos);
+  CHECK(m.find("evidence_witness_cosigned_total{witness=\"procuratorate.test/w\"} 0") == std::string::npos);
+  CHECK(m.find("evidence_witness_failures_total{witness=\"court.test/w\"} 0") != std::string::npos);
+}
+
+TEST_CASE("daemon witness: a witness that is down gives unwitnessed receipts within the timeout", "[witness]") {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  const auto log = init_log(data);
+  WitnessServer up(dir.path() / "wa", "court.test/w", log), down(dir.path() / "wb", "office.test/w", log);
+  const std::string down_arg = down.arg();
+  REQUIRE(down.server->stop() == 0);  // its port is closed now
+  Daemon d(data, {"--witness", up.arg(), "--witness", down_arg, "--witness-timeout", "1s"});
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto receipt = upload(d, "footage while a witness is down");
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took < std::chrono::milliseconds(1800));  // well under twice the timeout
+  REQUIRE(receipt.contains("witnessed"));
+  CHECK_FALSE(receipt.at("witnessed").as_bool());
+  // The log's own checkpoint, with the proof to it.
+  const std::string cp = checkpoint_of(receipt);
+  CHECK(note::open(cp, log).has_value());
+  CHECK_FALSE(note::verify_cosignature(cp, down.verifier()).has_value());
+  CHECK(receipt.at("inclusion_proof").at("size").to_number<std::uint64_t>() == size_of(cp));
+  const std::string m = metrics(d);
+  CHECK(m.find("evidence_witness_failures_total{witness=\"office.test/w\"} 0") == std::string::npos);
+  CHECK(m.find("evidence_witness_failures_total{witness=\"office.test/w\"} ") != std::string::npos);
+}
+
+TEST_CASE("daemon witness: bad --witness values stop serve with exit 2", "[witness]") {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  const auto log = init_log(data);
+  const std::string wkey = note::cosigner_verifier("w.test/1", note::Ed25519Key::generate()).to_string();
+  const std::vector<std::vector<std::string>> bad{
+      {"--witness", "no-at-sign"},
+      {"--witness", log.to_string() + "@http://127.0.0.1:1"},  // a log key, not a cosigner's
+      {"--witness", wkey + "@ftp://127.0.0.1:1"},
+      {"--witness", wkey + "@http://127.0.0.1:1", "--witness-quorum", "2"},
+      {"--witness", wkey + "@http://127.0.0.1:1", "--witness-timeout", "0s"},
+      {"--witness", wkey + "@http://127.0.0.1:1", "--witness-timeout", "soon"},
+  };
+  for (const auto& extra : bad) {
+    std::vector<std::string> argv{EVIDENCED_PATH, "serve", "--data", data.string(), "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto r = run_process(argv, {}, {}, 20);
+    INFO(extra.back() << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--witness") != std::string::npos);
+  }
+}
+
+TEST_CASE("daemon witness: a restarted daemon learns the witness's size from its 409 and is cosigned again",
+          "[witness]") {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  const auto log = init_log(data);
+  WitnessServer w(dir.path() / "w", "court.test/w", log);
+  const std::vector<std::string> args{"--witness", w.arg(), "--witness-timeout", "3s"};
+  std::uint64_t first_size = 0;
+  {
+    Daemon d(data, args);
+    const auto r = upload(d, "before the restart");
+    REQUIRE(r.at("witnessed").as_bool());
+    first_size = size_of(checkpoint_of(r));
+    REQUIRE(d.stop() == 0);
+  }
+  // A new process starts each witness at old size 0: only the 409 tells it the size.
+  Daemon d(data, args);
+  const auto r = upload(d, "after the restart");
+  INFO(json::serialize(r) << d.stderr_text());
+  CHECK(r.at("witnessed").as_bool());
+  const std::string cp = checkpoint_of(r);
+  CHECK(size_of(cp) > first_size);
+  CHECK(note::verify_cosignature(cp, w.verifier()).has_value());
+  const std::string m = metrics(d);
+  CHECK(m.find("evidence_witness_size{witness=\"court.test/w\"} " + std::to_string(size_of(cp))) != std::string::npos);
+}
+
+TEST_CASE("daemon witness: a forked copy of the log is refused by the witness and reported by the monitor",
+          "[witness]") {
+  TempDir dir;
+  const fs::path a_dir = dir.path() / "a", b_dir = dir.path() / "b";
+  const auto log = init_log(a_dir);
+  WitnessServer w(dir.path() / "w", "court.test/w", log);
+  const std::vector<std::string> args{"--witness", w.arg(), "--witness-timeout", "1s"};
+  {
+    Daemon first(a_dir, args);
+    REQUIRE(upload(first, "common history").at("witnessed").as_bool());
+    REQUIRE(first.stop() == 0);
+  }
+  fs::copy(a_dir, b_dir, fs::copy_options::recursive);
+  Daemon a(a_dir, args);
+  Daemon b(b_dir, args);
+
+  const auto on_a = upload(a, "only on a");
+  CHECK(on_a.at("witnessed").as_bool());
+  const auto on_b = upload(b, "only on b");
+  CHECK_FALSE(on_b.at("witnessed").as_bool());
+  const std::string b_cp = checkpoint_of(on_b);
+  CHECK(note::open(b_cp, log).has_value());  // the same key signed both histories
+  CHECK_FALSE(note::verify_cosignature(b_cp, w.verifier()).has_value());
+  CHECK(size_of(b_cp) == size_of(checkpoint_of(on_a)));
+  // Asked directly, the witness answers 409: it cosigned another root at this size.
+  auto direct = http("POST", w.server->url() + "/add-checkpoint", {},
+                     "old " + std::to_string(size_of(b_cp)) + "\n\n" + b_cp);
+  CHECK(direct.status == 409);
+  CHECK(metrics(b).find("evidence_witness_failures_total{witness=\"court.test/w\"} 0") == std::string::npos);
+
+  Ctl ctl(dir.path() / "home");
+  const fs::path state = dir.path() / "monitor.json";
+  ctl.server = a.url();
+  auto on_a_run = ctl.run({"log", "monitor", "--state", state.string(), "--log-key", log.to_string(),
+                           "--witness-key", w.vkey});
+  INFO(on_a_run.out << on_a_run.err);
+  REQUIRE(on_a_run.exit_code == 0);
+  const std::string kept = read_file(state);
+  ctl.server = b.url();
+  ctl.token = b.admin_token();  // B's consistency proofs need a token
+  auto on_b_run = ctl.run({"log", "monitor", "--state", state.string(), "--log-key", log.to_string()});
+  INFO(on_b_run.out << on_b_run.err);
+  CHECK(on_b_run.exit_code == 1);
+  CHECK(on_b_run.err.find("FORK") != std::string::npos);
+  CHECK(read_file(state) == kept);
+}
