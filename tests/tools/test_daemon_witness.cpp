@@ -5,6 +5,11 @@
 // the witness's size from its 409, and a forked copy of the log is refused.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 
@@ -157,6 +162,46 @@ TEST_CASE("daemon witness: a witness that is down gives unwitnessed receipts wit
   const std::string m = metrics(d);
   CHECK(m.find("evidence_witness_failures_total{witness=\"office.test/w\"} 0") == std::string::npos);
   CHECK(m.find("evidence_witness_failures_total{witness=\"office.test/w\"} ") != std::string::npos);
+}
+
+// A witness that takes the connection and never answers: a socket that listens but
+// never accepts (the kernel completes the handshake and buffers the request).
+struct SilentWitness {
+  int fd = -1;
+  std::uint16_t port = 0;
+  SilentWitness() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    port = ntohs(addr.sin_port);
+  }
+  ~SilentWitness() { ::close(fd); }
+};
+
+TEST_CASE("daemon witness: a witness that never answers delays a receipt by the timeout only", "[witness]") {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  (void)init_log(data);
+  SilentWitness silent;
+  const std::string wkey = note::cosigner_verifier("slow.test/w", note::Ed25519Key::generate()).to_string();
+  Daemon d(data, {"--witness", wkey + "@http://127.0.0.1:" + std::to_string(silent.port), "--witness-timeout", "1s"});
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto receipt = upload(d, "footage while a witness stalls");
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took < std::chrono::milliseconds(1900));
+  CHECK_FALSE(receipt.at("witnessed").as_bool());
+  CHECK(receipt.at("inclusion_proof").at("size").to_number<std::uint64_t>() == size_of(checkpoint_of(receipt)));
+  // Now known to fail: the next upload does not wait for it at all.
+  const auto t1 = std::chrono::steady_clock::now();
+  CHECK_FALSE(upload(d, "the next one").at("witnessed").as_bool());
+  CHECK(std::chrono::steady_clock::now() - t1 < std::chrono::milliseconds(900));
+  CHECK(metrics(d).find("evidence_witness_up{witness=\"slow.test/w\"} 0") != std::string::npos);
 }
 
 TEST_CASE("daemon witness: bad --witness values stop serve with exit 2", "[witness]") {
