@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "store/layout.h"
 #include "tests/ingest/daemon_fixture.h"
@@ -42,7 +43,7 @@ struct WitnessServer {
   std::string vkey;  // cosignature/v1 verifier key
   std::unique_ptr<ServerProcess> server;
 
-  WitnessServer(const fs::path& d, const std::string& name, const note::Verifier& log) : dir(d) {
+  WitnessServer(const fs::path& d, const std::string& name, const note::Verifier& log, bool serve = true) : dir(d) {
     auto init = run_process({EVIDENCE_WITNESS_PATH, "init", "--data", dir.string(), "--name", name});
     INFO(init.err);
     REQUIRE(init.exit_code == 0);
@@ -51,11 +52,12 @@ struct WitnessServer {
         {EVIDENCE_WITNESS_PATH, "add-log", "--data", dir.string(), "--origin", log.name, "--key", log.to_string()});
     INFO(add.err);
     REQUIRE(add.exit_code == 0);
-    start();
+    if (serve) start();
   }
-  void start() {
+  void start(std::uint16_t port = 0) {
     server = std::make_unique<ServerProcess>(
-        std::vector<std::string>{EVIDENCE_WITNESS_PATH, "serve", "--data", dir.string(), "--listen", "127.0.0.1:0"},
+        std::vector<std::string>{EVIDENCE_WITNESS_PATH, "serve", "--data", dir.string(), "--listen",
+                                 "127.0.0.1:" + std::to_string(port)},
         dir.parent_path() / (dir.filename().string() + ".log"));
   }
   std::string arg() const { return vkey + "@" + server->url(); }
@@ -202,6 +204,31 @@ TEST_CASE("daemon witness: a witness that never answers delays a receipt by the 
   CHECK_FALSE(upload(d, "the next one").at("witnessed").as_bool());
   CHECK(std::chrono::steady_clock::now() - t1 < std::chrono::milliseconds(900));
   CHECK(metrics(d).find("evidence_witness_up{witness=\"slow.test/w\"} 0") != std::string::npos);
+}
+
+// A loopback port nothing listens on now (bound, read, closed).
+std::uint16_t free_port() {
+  SilentWitness probe;
+  return probe.port;
+}
+
+TEST_CASE("daemon witness: a witness started later is retried with backoff and catches up", "[witness]") {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  const auto log = init_log(data);
+  WitnessServer w(dir.path() / "w", "court.test/w", log, false);
+  const std::uint16_t port = free_port();
+  Daemon d(data, {"--witness", w.vkey + "@http://127.0.0.1:" + std::to_string(port), "--witness-timeout", "1s"});
+  CHECK_FALSE(upload(d, "before the witness runs").at("witnessed").as_bool());
+  w.start(port);
+  // The daemon tries again on its own (backoff from 250 ms) with the newest checkpoint.
+  bool cosigned = false;
+  for (int i = 0; i < 50 && !cosigned; ++i) {
+    cosigned = note::verify_cosignature(http("GET", d.api("/log/checkpoint")).body, w.verifier()).has_value();
+    if (!cosigned) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(cosigned);
+  CHECK(upload(d, "after it started").at("witnessed").as_bool());
 }
 
 TEST_CASE("daemon witness: bad --witness values stop serve with exit 2", "[witness]") {
