@@ -241,6 +241,8 @@ TEST_CASE("daemon witness: bad --witness values stop serve with exit 2", "[witne
       {"--witness", log.to_string() + "@http://127.0.0.1:1"},  // a log key, not a cosigner's
       {"--witness", wkey + "@ftp://127.0.0.1:1"},
       {"--witness", wkey + "@http://127.0.0.1:1", "--witness-quorum", "2"},
+      {"--witness", wkey + "@http://127.0.0.1:1", "--witness-quorum", "0"},
+      {"--witness-quorum", "1"},  // no witness to count
       {"--witness", wkey + "@http://127.0.0.1:1", "--witness-timeout", "0s"},
       {"--witness", wkey + "@http://127.0.0.1:1", "--witness-timeout", "soon"},
   };

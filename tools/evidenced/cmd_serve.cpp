@@ -126,7 +126,8 @@ std::function<int()> add_serve(CLI::App& app) {
                   "a witness to submit checkpoints to, as VKEY@URL (its cosignature/v1 verifier key, then its "
                   "submission prefix http://HOST:PORT[/PATH]); repeatable");
   cmd->add_option("--witness-quorum", a->witness_quorum,
-                  "cosignatures a checkpoint needs to be served as witnessed (default: every --witness)");
+                  "cosignatures a checkpoint needs to be served as witnessed (default: every --witness)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--witness-timeout", a->witness_timeout,
                   "how long a receipt waits for the quorum, and each witness exchange may take (5s, 500ms)")
       ->capture_default_str();
