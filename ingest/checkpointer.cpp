@@ -41,6 +41,7 @@ StoredCheckpoint Checkpointer::sign_current() {
   }
   index_.put_checkpoint(cp);
   latest_ = cp;
+  if (witnesses_) witnesses_->submit(cp);  // never blocks: the witnesses' threads send it
   return cp;
 }
 
@@ -54,6 +55,27 @@ void Checkpointer::refresh() {
   std::lock_guard lock(mu_);
   if (latest_ && latest_->size >= index_.log_size()) return;
   sign_current();
+}
+
+void Checkpointer::attach(Witnesses& witnesses) {
+  std::lock_guard lock(mu_);
+  witnesses_ = &witnesses;
+  if (latest_) witnesses_->submit(*latest_);
+}
+
+ServedCheckpoint Checkpointer::for_receipt(std::uint64_t min_size) {
+  const StoredCheckpoint own = ensure(min_size);
+  if (!witnesses_) return {own.size, own.note, std::nullopt};
+  if (auto w = witnesses_->wait_for(min_size)) return {w->size, w->note, true};
+  return {own.size, own.note, false};
+}
+
+ServedCheckpoint Checkpointer::served() {
+  if (witnesses_) {
+    if (auto w = witnesses_->newest()) return {w->size, w->note, true};
+  }
+  const StoredCheckpoint own = ensure(0);
+  return {own.size, own.note, witnesses_ ? std::optional<bool>(false) : std::nullopt};
 }
 
 void Checkpointer::start(std::chrono::milliseconds interval) {

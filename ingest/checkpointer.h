@@ -12,11 +12,22 @@
 #include <optional>
 #include <thread>
 
+#include "ingest/witnesses.h"
 #include "store/index.h"
 #include "verify/keys.h"
 #include "verify/tsa.h"
 
 namespace evidence::ingest {
+
+// The checkpoint a receipt or GET /log/checkpoint carries: with witnesses configured,
+// the newest one with its quorum of cosignatures (their lines appended) when it
+// covers what is asked for, else the log's own; `witnessed` says which (unset when no
+// witnesses are configured).
+struct ServedCheckpoint {
+  std::uint64_t size = 0;
+  std::string note;
+  std::optional<bool> witnessed;
+};
 
 class Checkpointer {
  public:
@@ -29,6 +40,15 @@ class Checkpointer {
   // Signs a checkpoint of the current log if it grew since the latest one.
   void refresh();
 
+  // serve --witness: every checkpoint signed from now on, and the latest one now, go
+  // to `witnesses` (which must outlive this). Call before start().
+  void attach(Witnesses& witnesses);
+  // For a receipt of the entry min_size - 1: the witnessed checkpoint when its quorum
+  // answers within the witness timeout, else the log's own (ensure(min_size)).
+  ServedCheckpoint for_receipt(std::uint64_t min_size);
+  // For GET /log/checkpoint: the newest witnessed checkpoint, else the log's own.
+  ServedCheckpoint served();
+
   void start(std::chrono::milliseconds interval);
   void stop();  // joins the thread and signs a final checkpoint
 
@@ -38,6 +58,7 @@ class Checkpointer {
   Index& index_;
   const LogSigner& signer_;
   tsa::TimeStamper& stamper_;
+  Witnesses* witnesses_ = nullptr;
   std::mutex mu_;
   std::optional<StoredCheckpoint> latest_;
   std::mutex run_mu_;

@@ -13,7 +13,8 @@ namespace evidence::ingest {
 
 json::object build_receipt(Index& index, Checkpointer& checkpointer, const ReceiptKeys& keys,
                            const EvidenceRecord& rec) {
-  const StoredCheckpoint cp = checkpointer.ensure(rec.log_index + 1);
+  // The witnessed checkpoint when its quorum answers in time (serve --witness).
+  const ServedCheckpoint cp = checkpointer.for_receipt(rec.log_index + 1);
   const auto entry = index.log_entry(rec.log_index);
   if (!entry) throw Error(Errc::corrupt, "ingest entry " + std::to_string(rec.log_index) + " is missing");
   const auto token = index.timestamp_token(rec.id);
@@ -34,6 +35,7 @@ json::object build_receipt(Index& index, Checkpointer& checkpointer, const Recei
   r["log_entry"] = to_base64(as_bytes(entry->leaf));
   if (const auto bytes = index.evidence_bytes(rec.id)) r["record"] = to_base64(*bytes);
   r["checkpoint"] = cp.note;
+  if (cp.witnessed) r["witnessed"] = *cp.witnessed;
   r["inclusion_proof"] = json::object{{"index", rec.log_index},
                                       {"size", cp.size},
                                       {"hashes", hashes_json(index.inclusion_proof(rec.log_index, cp.size))}};

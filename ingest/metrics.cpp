@@ -76,6 +76,7 @@ std::string Metrics::render(std::uint64_t log_size, std::uint64_t evidence_count
   o << "evidence_http_request_duration_seconds_bucket{le=\"+Inf\"} " << latency_count_ << "\n"
     << "evidence_http_request_duration_seconds_sum " << latency_sum_ << "\n"
     << "evidence_http_request_duration_seconds_count " << latency_count_ << "\n";
+  for (const auto& section : sections_) o << section();
   return o.str();
 }
 

@@ -4,9 +4,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace evidence::ingest {
 
@@ -26,6 +28,8 @@ class Metrics {
   void verify_failed() { ++verify_errors_; }  // an audit that could not run
   // An item received after recorded_at + serve --upload-deadline (ingest/lifecycle.h).
   void late_upload() { ++late_uploads_; }
+  // More families rendered at the end (the witnesses' counters); set before serving.
+  void add_section(std::function<std::string()> render) { sections_.push_back(std::move(render)); }
   // log_size comes from the index at scrape time.
   std::string render(std::uint64_t log_size, std::uint64_t evidence_count) const;
 
@@ -41,6 +45,7 @@ class Metrics {
   std::atomic<std::uint64_t> verify_errors_{0};
   std::atomic<std::uint64_t> verify_problems_{0};
   std::atomic<int> verify_last_ok_{-1};  // -1: no run yet
+  std::vector<std::function<std::string()>> sections_;
   mutable std::mutex mu_;
   std::map<unsigned, std::uint64_t> by_status_;
   std::array<std::uint64_t, kBuckets.size()> bucket_counts_{};

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "store/s3/open_blob_store.h"
 
@@ -41,6 +42,10 @@ struct ServeOptions {
   std::chrono::seconds shutdown_deadline{20};
   std::chrono::milliseconds checkpoint_interval{1000};
   std::chrono::seconds verify_every{0};  // background whole-store audit; 0: never
+  // Witnesses (ingest/witnesses.h): "VKEY@URL" each; quorum 0: every one of them.
+  std::vector<std::string> witnesses;
+  unsigned witness_quorum = 0;
+  std::chrono::milliseconds witness_timeout{5000};  // a receipt waits at most this for the quorum
   // Lifecycle (ingest/lifecycle.h): the shortest retention a category may have, and
   // how long after recorded_at an item may arrive before it is flagged late.
   unsigned min_retention_days = 180;

@@ -38,6 +38,15 @@ Service::Service(const ServeOptions& options)
   keys_.log_name = signer_.name;
   keys_.log_key = signer_.verifier().to_string();
   checkpointer_ = std::make_unique<Checkpointer>(*index_, signer_, *stamper_);
+  if (!options_.witnesses.empty()) {
+    std::vector<WitnessEndpoint> endpoints;
+    for (const auto& w : options_.witnesses) endpoints.push_back(WitnessEndpoint::parse(w));
+    const auto quorum = options_.witness_quorum ? options_.witness_quorum : static_cast<unsigned>(endpoints.size());
+    witnesses_ = std::make_unique<Witnesses>(*index_, std::move(endpoints), quorum, options_.witness_timeout);
+    witnesses_->start();
+    checkpointer_->attach(*witnesses_);
+    metrics_.add_section([w = witnesses_.get()] { return w->render_metrics(); });
+  }
   workers_ = std::make_unique<Workers>(options_.worker_threads ? options_.worker_threads
                                                                   : ServeOptions{}.worker_threads);
   stream_workers_ = std::make_unique<Workers>(std::max(2u, std::thread::hardware_concurrency()));

@@ -74,6 +74,8 @@ class Service {
   tsa::TimeStamper* stamper_ = nullptr;
   LogSigner signer_;
   PublicKeys keys_;
+  // Before the checkpointer, so it is destroyed after it (the checkpointer submits to it).
+  std::unique_ptr<Witnesses> witnesses_;  // null without serve --witness
   std::unique_ptr<Checkpointer> checkpointer_;
   Metrics metrics_;
   UploadRegistry uploads_;

@@ -5,6 +5,8 @@
 #include "tools/evidencectl/disposed.h"
 #include "tools/evidencectl/local_files.h"
 #include "tools/evidencectl/trust.h"
+#include "verify/cosignature.h"
+#include "verify/signed_note.h"
 
 namespace evidencectl {
 namespace json = boost::json;
@@ -14,11 +16,49 @@ namespace {
 struct ReceiptArgs {
   std::string receipt, file, tsa_ca, log_key, known_logs;
   bool as_json = false;
+  std::vector<std::string> witness_keys;
+  int quorum = -1;  // -1: every --witness-key
 };
+
+// --witness-key/--quorum: the keys, checked before anything else is read.
+std::vector<evidence::note::Verifier> witness_verifiers(const ReceiptArgs& a) {
+  std::vector<evidence::note::Verifier> out;
+  for (const auto& k : a.witness_keys) {
+    auto v = evidence::note::Verifier::parse(k);
+    if (!v || v->type != evidence::note::kTypeCosignatureV1) {
+      cannot_run("--witness-key is not a cosignature/v1 verifier key: " + k);
+    }
+    out.push_back(*v);
+  }
+  return out;
+}
+
+// At least the quorum of valid cosignatures by `witnesses` on the receipt's checkpoint
+// (the log's own signature is checked by check_receipt). Says what it found.
+bool witnesses_ok(const json::object& receipt, const std::vector<evidence::note::Verifier>& witnesses, int quorum,
+                  bool quiet) {
+  const auto* cp = receipt.if_contains("checkpoint");
+  const std::string note = cp && cp->is_string() ? std::string(cp->as_string()) : std::string();
+  int cosigned = 0;
+  for (const auto& w : witnesses) {
+    if (!note.empty() && evidence::note::verify_cosignature(note, w)) {
+      ++cosigned;
+      if (!quiet) say("cosigned by witness " + w.name);
+    } else {
+      warn("no valid cosignature by witness " + w.name + " on the receipt's checkpoint");
+    }
+  }
+  if (cosigned >= quorum) return true;
+  warn("NOT WITNESSED: the receipt's checkpoint has " + std::to_string(cosigned) + " valid cosignatures, " +
+       std::to_string(quorum) + " required");
+  return false;
+}
 
 int run_verify_receipt(const ReceiptArgs& a, const Globals& g) {
   if (a.file.empty() && g.server.empty())
     cannot_run("file is required: give the FILE the receipt is for (or --server, for a disposed item)");
+  const auto witnesses = witness_verifiers(a);
+  const int quorum = a.quorum < 0 ? static_cast<int>(witnesses.size()) : a.quorum;
   const auto text = read_small_file(a.receipt);
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
@@ -41,7 +81,8 @@ int run_verify_receipt(const ReceiptArgs& a, const Globals& g) {
     print_receipt_check(check, false);
     if (disposed) say("DISPOSED: " + disposed->describe());
   }
-  return check.ok() ? kOk : kProblems;
+  const bool witnessed = quorum == 0 || witnesses_ok(v.as_object(), witnesses, quorum, a.as_json);
+  return check.ok() && witnessed ? kOk : kProblems;
 }
 
 }  // namespace
@@ -62,6 +103,10 @@ void add_verify_receipt(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--log-key", a->log_key, "C2SP verifier key of the log (default: pinned, else the receipt's)");
   sub->add_option("--known-logs", a->known_logs, "Pinned keys file (default ~/.config/evidencectl/known_logs.json)");
   sub->add_flag("--json", a->as_json, "Print the checks as JSON");
+  sub->add_option("--witness-key", a->witness_keys,
+                  "A witness's cosignature/v1 verifier key whose cosignature the checkpoint must carry (repeatable)");
+  sub->add_option("--quorum", a->quorum, "Valid cosignatures required (default: every --witness-key)")
+      ->check(CLI::NonNegativeNumber);
   sub->callback([&run, &g, a] { run = [a, &g] { return run_verify_receipt(*a, g); }; });
 }
 

@@ -2,12 +2,15 @@
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "ingest/audit_api.h"
 #include "ingest/lifecycle.h"
 #include "ingest/options.h"
 #include "ingest/server.h"
+#include "ingest/witnesses.h"
 #include "tools/evidenced/commands.h"
 
 namespace evidence::cli {
@@ -31,7 +34,29 @@ struct ServeArgs {
   std::string s3_credentials;
   bool no_media_scan = false;
   bool allow_plain_http = false;
+  std::vector<std::string> witnesses;
+  unsigned witness_quorum = 0;
+  std::string witness_timeout = "5s";
 };
+
+// "5s", "500ms", or plain seconds; above zero, at most a minute.
+std::optional<std::chrono::milliseconds> parse_witness_timeout(const std::string& s) {
+  std::size_t digits = 0;
+  while (digits < s.size() && digits < 9 && s[digits] >= '0' && s[digits] <= '9') ++digits;
+  if (digits == 0) return std::nullopt;
+  const long n = std::stol(s.substr(0, digits));
+  const std::string unit = s.substr(digits);
+  std::chrono::milliseconds ms;
+  if (unit.empty() || unit == "s") {
+    ms = std::chrono::seconds(n);
+  } else if (unit == "ms") {
+    ms = std::chrono::milliseconds(n);
+  } else {
+    return std::nullopt;
+  }
+  if (ms.count() <= 0 || ms > std::chrono::minutes(1)) return std::nullopt;
+  return ms;
+}
 
 bool split_listen(const std::string& s, std::string& host, std::uint16_t& port) {
   const auto colon = s.rfind(':');
@@ -96,6 +121,15 @@ std::function<int()> add_serve(CLI::App& app) {
   cmd->add_flag("--allow-unlocked", a->blobs.allow_unlocked, "accept a bucket without Object Lock (erasable storage)");
   cmd->add_option("--s3-credentials", a->s3_credentials,
                   "file with the S3 keys (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)");
+  cmd->add_option("--witness", a->witnesses,
+                  "a witness to submit checkpoints to, as VKEY@URL (its cosignature/v1 verifier key, then its "
+                  "submission prefix http://HOST:PORT[/PATH]); repeatable");
+  cmd->add_option("--witness-quorum", a->witness_quorum,
+                  "cosignatures a checkpoint needs to be served as witnessed (default: every --witness)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--witness-timeout", a->witness_timeout,
+                  "how long a receipt waits for the quorum, and each witness exchange may take (5s, 500ms)")
+      ->capture_default_str();
   return [a]() {
     ingest::ServeOptions o;
     o.data_dir = a->data;
@@ -141,6 +175,28 @@ std::function<int()> add_serve(CLI::App& app) {
     o.blobs = a->blobs;
     if (!a->s3_credentials.empty()) o.blobs.s3_credentials = a->s3_credentials;
     o.media_scan = !a->no_media_scan;
+    if (a->witness_quorum > a->witnesses.size() || (a->witness_quorum && a->witnesses.empty())) {
+      std::cerr << "evidenced serve: --witness-quorum " << a->witness_quorum << " is more than the "
+                << a->witnesses.size() << " --witness given\n";
+      return 2;
+    }
+    for (const auto& w : a->witnesses) {
+      try {
+        (void)ingest::WitnessEndpoint::parse(w);
+      } catch (const std::exception& e) {
+        std::cerr << "evidenced serve: " << e.what() << "\n";
+        return 2;
+      }
+    }
+    const auto witness_timeout = parse_witness_timeout(a->witness_timeout);
+    if (!witness_timeout) {
+      std::cerr << "evidenced serve: --witness-timeout must be a duration above zero and at most 60s, "
+                   "such as 5s or 500ms\n";
+      return 2;
+    }
+    o.witnesses = a->witnesses;
+    o.witness_quorum = a->witness_quorum;
+    o.witness_timeout = *witness_timeout;
     if (o.upload_expiry.count() < 3600) o.sweep_interval = std::chrono::seconds(1);
     // Exit 2: the daemon could not run (a usage error, a folder that is not a data
     // directory, one already served, a port taken, keys that do not load).
