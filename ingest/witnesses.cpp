@@ -133,6 +133,12 @@ Witnesses::Witnesses(const Index& index, std::vector<WitnessEndpoint> endpoints,
     throw Error(Errc::invalid_argument, "--witness-quorum must be between 1 and the number of --witness (" +
                                             std::to_string(endpoints.size()) + ")");
   }
+  std::vector<note::Verifier> keys;
+  for (const auto& e : endpoints) keys.push_back(e.key);
+  if (const auto* twice = note::repeated_witness(keys)) {
+    throw Error(Errc::invalid_argument, "--witness: the witness " + twice->name +
+                                            " is named twice (one witness counts once toward the quorum)");
+  }
   for (auto& e : endpoints) {
     auto w = std::make_unique<Witness>();
     auto u = boost::urls::parse_uri(e.url);
@@ -243,6 +249,7 @@ std::string Witnesses::exchange(Witness& w, const StoredCheckpoint& cp) {
   for (int round = 0; round < 2; ++round) {
     const std::uint64_t old = w.known_size;
     if (old > cp.size) {
+      w.known_size = 0;  // asked again next time: a 409 tells the witness's size afresh
       throw Error(Errc::unavailable, "the witness holds size " + std::to_string(old) + ", beyond this log's " +
                                          std::to_string(cp.size) + " (another history?)");
     }

@@ -74,4 +74,15 @@ std::optional<std::uint64_t> verify_cosignature(std::string_view note, const Ver
   return found;
 }
 
+const Verifier* repeated_witness(const std::vector<Verifier>& witnesses) {
+  for (std::size_t i = 0; i < witnesses.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (witnesses[i].name == witnesses[j].name || witnesses[i].public_key == witnesses[j].public_key) {
+        return &witnesses[i];
+      }
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace evidence::note

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "verify/signed_note.h"
 
@@ -30,6 +31,10 @@ Verifier cosigner_verifier(std::string name, const Ed25519Key& key);
 // timestamp when one verifies; nullopt when none is there, the note is malformed, or
 // a line claiming the witness's key id does not verify.
 std::optional<std::uint64_t> verify_cosignature(std::string_view note, const Verifier& witness);
+
+// The first key in `witnesses` whose name or public key an earlier one already has, or
+// nullptr: one witness named twice must not count twice toward a quorum.
+const Verifier* repeated_witness(const std::vector<Verifier>& witnesses);
 
 // The signature lines of a note (everything after its last blank line); empty when
 // the note has none or is malformed.

@@ -129,9 +129,21 @@ TEST_CASE("daemon witness: receipts carry two verified cosignatures that verify-
                         "--witness-key", a.vkey, "--witness-key", other_key, "--quorum", "2"});
   CHECK(wrong.exit_code == 1);
   CHECK(wrong.err.find("NOT WITNESSED") != std::string::npos);
+  // --json says the same as the exit code.
+  auto wrong_json = ctl.run({"verify-receipt", rfile.string(), file.string(), "--log-key", log.to_string(), "--json",
+                             "--witness-key", a.vkey, "--witness-key", other_key, "--quorum", "2"});
+  CHECK(wrong_json.exit_code == 1);
+  const auto wj = json::parse(wrong_json.out.substr(0, wrong_json.out.find('\n'))).as_object();
+  CHECK(!wj.at("ok").as_bool());
+  CHECK(!wj.at("witnessed").as_bool());
+  // More than the keys given, or one witness named twice: usage errors, not a verdict.
   auto three = ctl.run({"verify-receipt", rfile.string(), file.string(), "--log-key", log.to_string(),
                         "--witness-key", a.vkey, "--witness-key", b.vkey, "--quorum", "3"});
-  CHECK(three.exit_code == 1);
+  CHECK(three.exit_code == 2);
+  auto twice = ctl.run({"verify-receipt", rfile.string(), file.string(), "--log-key", log.to_string(),
+                        "--witness-key", a.vkey, "--witness-key", a.vkey, "--quorum", "2"});
+  CHECK(twice.exit_code == 2);
+  CHECK(twice.err.find("twice") != std::string::npos);
   // A log key given as a witness key is a usage error.
   CHECK(ctl.run({"verify-receipt", rfile.string(), file.string(), "--witness-key", log.to_string()}).exit_code == 2);
 
@@ -245,6 +257,7 @@ TEST_CASE("daemon witness: bad --witness values stop serve with exit 2", "[witne
       {"--witness-quorum", "1"},  // no witness to count
       {"--witness", wkey + "@http://127.0.0.1:1", "--witness-timeout", "0s"},
       {"--witness", wkey + "@http://127.0.0.1:1", "--witness-timeout", "soon"},
+      {"--witness", wkey + "@http://127.0.0.1:1", "--witness", wkey + "@http://127.0.0.1:2"},  // one witness twice
   };
   for (const auto& extra : bad) {
     std::vector<std::string> argv{EVIDENCED_PATH, "serve", "--data", data.string(), "--listen", "127.0.0.1:0"};

@@ -95,6 +95,8 @@ int run_monitor(const Globals& g, const MonitorArgs& a) {
     if (!v || v->type != note::kTypeCosignatureV1) cannot_run("--witness-key is not a cosignature/v1 verifier key: " + w);
     witnesses.push_back(*v);
   }
+  if (const auto* twice = note::repeated_witness(witnesses))
+    cannot_run("--witness-key names the witness " + twice->name + " twice (it counts once toward the quorum)");
   const int quorum = a.quorum < 0 ? static_cast<int>(witnesses.size()) : a.quorum;
   if (quorum > static_cast<int>(witnesses.size())) cannot_run("--quorum is more than the witness keys given");
 

@@ -30,6 +30,8 @@ std::vector<evidence::note::Verifier> witness_verifiers(const ReceiptArgs& a) {
     }
     out.push_back(*v);
   }
+  if (const auto* twice = evidence::note::repeated_witness(out))
+    cannot_run("--witness-key names the witness " + twice->name + " twice (it counts once toward the quorum)");
   return out;
 }
 
@@ -59,6 +61,7 @@ int run_verify_receipt(const ReceiptArgs& a, const Globals& g) {
     cannot_run("file is required: give the FILE the receipt is for (or --server, for a disposed item)");
   const auto witnesses = witness_verifiers(a);
   const int quorum = a.quorum < 0 ? static_cast<int>(witnesses.size()) : a.quorum;
+  if (quorum > static_cast<int>(witnesses.size())) cannot_run("--quorum is more than the witness keys given");
   const auto text = read_small_file(a.receipt);
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
@@ -71,9 +74,14 @@ int run_verify_receipt(const ReceiptArgs& a, const Globals& g) {
   if (a.file.empty() && !disposed) cannot_run("file is required: the receipt's item is not disposed of, give the FILE it is for");
   auto check = check_receipt(v.as_object(), a.file, trust, nullptr);
   if (disposed && a.file.empty()) excuse_missing_content(check, *disposed);
+  const bool witnessed = quorum == 0 || witnesses_ok(v.as_object(), witnesses, quorum, a.as_json);
   if (a.as_json) {
     auto out = check.to_json();
     if (disposed) out["disposed"] = disposed->to_json();
+    if (quorum > 0) {
+      out["witnessed"] = witnessed;
+      out["ok"] = check.ok() && witnessed;
+    }
     say(json::serialize(out));
   } else {
     say(std::string(check.ok() ? "receipt verified: " : "RECEIPT DOES NOT VERIFY: ") + a.receipt + " for " +
@@ -81,7 +89,6 @@ int run_verify_receipt(const ReceiptArgs& a, const Globals& g) {
     print_receipt_check(check, false);
     if (disposed) say("DISPOSED: " + disposed->describe());
   }
-  const bool witnessed = quorum == 0 || witnesses_ok(v.as_object(), witnesses, quorum, a.as_json);
   return check.ok() && witnessed ? kOk : kProblems;
 }
 

@@ -37,6 +37,9 @@ std::string DisposedItem::describe() const {
     s += " (log entry " + std::to_string(*dispose_entry) + ")";
   }
   if (!reason.empty()) s += "; reason: " + reason;
+  // Not proven here: the record and the entry numbers are the server's word. An auditor
+  // checks the dispose and approve entries against a signed checkpoint (docs/lifecycle.md).
+  s += " [as the server reports it; the log's entries prove it: docs/lifecycle.md]";
   return s;
 }
 
