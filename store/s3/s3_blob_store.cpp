@@ -102,8 +102,9 @@ void S3BlobStore::check_bucket() {
 
 std::string S3BlobStore::lock_date(const LockUntil& until) const {
   // A date fixed before a long upload or copy may have passed by the time it is sent,
-  // and S3 refuses a retention that has already ended: at least a minute from now.
-  if (until) return retain_until(std::max(*until, std::chrono::system_clock::now() + std::chrono::minutes(1)), 0);
+  // and S3 refuses a retention that has already ended: at least two seconds from now
+  // (lock_until() itself refuses a date already past).
+  if (until) return retain_until(std::max(*until, std::chrono::system_clock::now() + std::chrono::seconds(2)), 0);
   return retain_until(std::chrono::system_clock::now(), options_.retention_days);
 }
 
