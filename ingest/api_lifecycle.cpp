@@ -164,6 +164,9 @@ Task<Response> put_category(LifecycleApi s, Request& req) {
     });
     return idx;
   });
+  // Items already in the category: their S3 Object Locks follow a longer retention
+  // (never shortened) before the answer, so the bucket keeps them as long as the index.
+  co_await blocking(s.workers, [&s, &c] { relock_category(s.index, s.blobs, c.name); });
   json::object out = category_json(c);
   out["log_index"] = at;
   co_return Response::json(http::status::ok, out);

@@ -99,6 +99,20 @@ void extend_blob_lock(const Index& index, BlobStore& blobs, const EvidenceRecord
   }
 }
 
+std::size_t relock_category(const Index& index, BlobStore& blobs, const std::string& category) {
+  if (!blobs.object_locks()) return 0;
+  // Ids first, then each item in its own reads: no read inside the walk's transaction.
+  std::vector<std::string> ids;
+  index.for_each_evidence([&ids](const std::string& id) { ids.push_back(id); });
+  std::size_t n = 0;
+  for (const auto& id : ids) {
+    if (index.item_category(id).value_or(std::string(kDefaultCategory)) != category) continue;
+    ++n;
+    if (const auto rec = index.get_evidence(id)) extend_blob_lock(index, blobs, *rec);
+  }
+  return n;
+}
+
 bool is_late(const std::string& recorded_at, const std::string& received_at, std::chrono::seconds deadline) {
   const auto rec = parse_rfc3339(recorded_at);
   const auto got = parse_rfc3339(received_at);

@@ -60,6 +60,11 @@ std::optional<std::chrono::system_clock::time_point> upload_lock_until(const Ind
 // a failure is logged. Blocks.
 void extend_blob_lock(const Index& index, BlobStore& blobs, const EvidenceRecord& rec);
 
+// After a category's days change: extend_blob_lock for every live item in it, so that
+// bytes stay locked as long as the category now keeps them (longer only). Returns how
+// many items were in the category. Without an Object Lock backend, does nothing.
+std::size_t relock_category(const Index& index, BlobStore& blobs, const std::string& category);
+
 // Whether an item recorded at `recorded_at` and received at `received_at` (RFC 3339)
 // arrived after the deadline. false when either does not parse.
 bool is_late(const std::string& recorded_at, const std::string& received_at, std::chrono::seconds deadline);

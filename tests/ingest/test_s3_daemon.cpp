@@ -330,10 +330,8 @@ TEST_CASE("s3 daemon: objects are locked until their category's retain_until, ra
 
   // One-shot and tus: the object's date is the record's retain_until (to the second,
   // rounded up), not the backend's default of one day.
-  for (const std::string via : {"one-shot", "tus"}) {
-    INFO(via);
-    const std::string bytes = random_bytes_string(4000, via == "tus" ? 31 : 32);
-    const std::string id = via == "tus" ? tus_upload_category(d, bytes, "short") : lifecycle_upload(d, bytes, "short");
+  std::vector<std::pair<std::string, std::string>> shorts;  // id, bytes
+  auto lock_matches_record = [&](const std::string& id, const std::string& bytes) {
     auto rec = record_of(d, id);
     const std::string until(rec.at("retention").at("retain_until").as_string());
     const auto lock = store->retention(*ContentId::from_hex(sha256_hex(bytes)), std::string(rec.at("blob_version").as_string()));
@@ -342,6 +340,25 @@ TEST_CASE("s3 daemon: objects are locked until their category's retain_until, ra
     const double diff = seconds_between(until, lock.retain_until);
     CHECK(diff >= 0);
     CHECK(diff <= 1);
+    return lock.retain_until;
+  };
+  for (const std::string via : {"one-shot", "tus"}) {
+    INFO(via);
+    const std::string bytes = random_bytes_string(4000, via == "tus" ? 31 : 32);
+    const std::string id = via == "tus" ? tus_upload_category(d, bytes, "short") : lifecycle_upload(d, bytes, "short");
+    lock_matches_record(id, bytes);
+    shorts.emplace_back(id, bytes);
+  }
+  // The category kept longer: the items already in it are locked to their new date;
+  // kept shorter again: their locks stay where they are.
+  REQUIRE(http("PUT", d.api("/retention/categories/short"), d.admin_token(), R"({"days": 5})", js).status == 200);
+  std::vector<std::string> five;
+  for (const auto& [id, bytes] : shorts) five.push_back(lock_matches_record(id, bytes));
+  REQUIRE(http("PUT", d.api("/retention/categories/short"), d.admin_token(), R"({"days": 2})", js).status == 200);
+  for (std::size_t i = 0; i < shorts.size(); ++i) {
+    const auto& [id, bytes] = shorts[i];
+    const std::string version(record_of(d, id).at("blob_version").as_string());
+    CHECK(store->retention(*ContentId::from_hex(sha256_hex(bytes)), version).retain_until == five[i]);
   }
 
   // A 0-day item is locked a minute ahead; linking it to a case (evidence: permanent)
