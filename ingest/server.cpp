@@ -23,6 +23,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -268,6 +269,23 @@ bool is_disconnect(const beast::error_code& ec) {
          ec == asio::error::broken_pipe || ec == ssl::error::stream_truncated;
 }
 
+// A lingering close (as nginx's lingering_close): closing a socket whose receive
+// queue still holds client bytes makes the kernel send a reset, which can reach the
+// client before it has read our answer (a 413 for a body it is still sending), so
+// it sees "connection reset" instead of the error. After our FIN, read and discard
+// what still comes, for at most two seconds and 16 MiB, then close.
+Task<void> linger(beast::tcp_stream& sock) {
+  constexpr std::size_t max_bytes = 16 << 20;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  std::array<char, 16 * 1024> scratch;
+  for (std::size_t total = 0; total < max_bytes;) {
+    sock.expires_at(until);
+    auto [ec, n] = co_await sock.async_read_some(asio::buffer(scratch), use_tuple);
+    if (ec) break;
+    total += n;
+  }
+}
+
 template <class Stream>
 Task<void> run_session(Server& srv, Stream stream) {
   struct Count {
@@ -288,6 +306,9 @@ Task<void> run_session(Server& srv, Stream stream) {
   const auto& opts = srv.opts;
   // Capped (ingest/request_limits.h): this bounds a chunked body's trailer.
   beast::flat_buffer buffer(connection_buffer_limit(opts));
+  // Set when the connection closes with client bytes still coming (an early error
+  // answered before the body, or a header too large): see the lingering close below.
+  bool unread = false;
   try {
     if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
       lowest(stream).expires_after(opts.header_timeout);
@@ -311,6 +332,7 @@ Task<void> run_session(Server& srv, Stream stream) {
         Response r = error_response(e);
         co_await write_response(stream, r, false, opts);
         srv.metrics.request_done(static_cast<unsigned>(e.status), 0);
+        unread = true;
         break;
       }
       ++srv.active_requests;
@@ -339,7 +361,10 @@ Task<void> run_session(Server& srv, Stream stream) {
       log_line("info", "request",
                {{"method", method}, {"target", target}, {"status", std::to_string(status)},
                 {"ms", std::to_string(static_cast<long>(secs * 1000))}});
-      if (!keep) break;
+      if (!keep) {
+        unread = !body.done();
+        break;
+      }
     }
   } catch (const ClientGone& g) {
     log_line("info", "connection_dropped", {{"why", g.why}});
@@ -353,6 +378,7 @@ Task<void> run_session(Server& srv, Stream stream) {
     lowest(stream).expires_after(std::chrono::seconds(2));
     co_await stream.async_shutdown(use_tuple);
   }
+  if (unread) co_await linger(lowest(stream));
 }
 
 Task<void> accept_loop(Server& srv, tcp::acceptor& acceptor) {

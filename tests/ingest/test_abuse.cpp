@@ -227,6 +227,22 @@ TEST_CASE("oversized headers get 431, absurd sizes 413, and the daemon keeps ser
   // A one-shot body over the limit is refused from its Content-Length, unread.
   auto body = http("POST", d.api("/evidence?officer=Abuse&device=cam"), d.admin_token(), std::string(1048577, 'z'));
   CHECK(body.status == 413);
+  {
+    // The client keeps sending the body after the 413 is out: the daemon reads and
+    // discards it before closing (a lingering close), so no reset cuts the client
+    // off before it reads the answer. Without it, these sends fail with ECONNRESET.
+    RawConn c(port_of(d));
+    c.send("POST /api/v1/evidence?officer=Abuse&device=cam HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+           d.admin_token() + "\r\nContent-Length: 2097152\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the 413 and the FIN are out
+    const std::string piece(64 * 1024, 'z');
+    for (int i = 0; i < 16; ++i) {
+      c.send(piece);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(c.closed_within(std::chrono::seconds(5)));
+    CHECK(c.received().starts_with("HTTP/1.1 413"));
+  }
   // A PATCH that would go past Upload-Length.
   const std::string loc = new_upload(d, d.admin_token(), 10);
   auto past = http("PATCH", d.url() + loc, d.admin_token(), std::string(11, 'p'),
