@@ -292,7 +292,7 @@ Task<Response> post_clip(MediaApi s, Request& req) {
   log_line("info", "clip_committed",
            {{"id", made.id}, {"derived_from", rec.id}, {"sha256", made.sha256.hex()},
             {"size", std::to_string(made.size)}, {"by", req.who().name}});
-  json::object receipt = co_await blocking(s.workers, [&s, &made, &rec, &req, &clip, &cases] {
+  co_await blocking(s.workers, [&s, &made, &rec, &req, &clip, &cases] {
     // The original was read to make the clip: its own custody says so and where to.
     CustodyEvent ev = custody_event(req.who(), "clip");
     ev.evidence = rec.id;
@@ -305,8 +305,8 @@ Task<Response> post_clip(MediaApi s, Request& req) {
       link.detail = json::object{{"inherited_from", rec.id}};
       s.index.link_case(made.id, cases[i], link);
     }
-    return s.pipeline.receipt(made);
   });
+  json::object receipt = co_await s.pipeline.witnessed_receipt(made);
   receipt["derived_from"] = rec.id;
   Response r = Response::json(http::status::created, receipt);
   r.headers.set(http::field::location, "/api/v1/evidence/" + made.id);

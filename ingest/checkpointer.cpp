@@ -66,16 +66,24 @@ void Checkpointer::attach(Witnesses& witnesses) {
 ServedCheckpoint Checkpointer::for_receipt(std::uint64_t min_size) {
   const StoredCheckpoint own = ensure(min_size);
   if (!witnesses_) return {own.size, own.note, std::nullopt};
-  if (auto w = witnesses_->wait_for(min_size)) return {w->size, w->note, true};
+  if (auto w = witnesses_->newest(); w && w->size >= min_size) return {w->size, w->note, true};
   return {own.size, own.note, false};
 }
 
 ServedCheckpoint Checkpointer::served() {
-  if (witnesses_) {
-    if (auto w = witnesses_->newest()) return {w->size, w->note, true};
+  if (!witnesses_) {
+    const StoredCheckpoint own = ensure(0);
+    return {own.size, own.note, std::nullopt};
   }
-  const StoredCheckpoint own = ensure(0);
-  return {own.size, own.note, witnesses_ ? std::optional<bool>(false) : std::nullopt};
+  std::lock_guard lock(served_mu_);
+  const auto w = witnesses_->newest();
+  if (w && (!last_served_ || w->size >= last_served_->size)) {
+    last_served_ = ServedCheckpoint{w->size, w->note, true};
+  } else if (!w) {
+    const StoredCheckpoint own = ensure(0);
+    last_served_ = ServedCheckpoint{own.size, own.note, false};
+  }
+  return *last_served_;
 }
 
 void Checkpointer::start(std::chrono::milliseconds interval) {

@@ -43,10 +43,14 @@ class Checkpointer {
   // serve --witness: every checkpoint signed from now on, and the latest one now, go
   // to `witnesses` (which must outlive this). Call before start().
   void attach(Witnesses& witnesses);
-  // For a receipt of the entry min_size - 1: the witnessed checkpoint when its quorum
-  // answers within the witness timeout, else the log's own (ensure(min_size)).
+  Witnesses* witnesses() const { return witnesses_; }
+  // For a receipt of the entry min_size - 1: the newest witnessed checkpoint when it
+  // covers that entry, else the log's own (ensure(min_size)). Never waits: a receipt
+  // waits for its quorum first with Witnesses::wait (IngestPipeline::witnessed_receipt).
   ServedCheckpoint for_receipt(std::uint64_t min_size);
-  // For GET /log/checkpoint: the newest witnessed checkpoint, else the log's own.
+  // For GET /log/checkpoint: the newest witnessed checkpoint, else the log's own, and
+  // never smaller than the one served before (before the first quorum the log's own
+  // is served; a first witnessed one smaller than that waits until it catches up).
   ServedCheckpoint served();
 
   void start(std::chrono::milliseconds interval);
@@ -61,6 +65,8 @@ class Checkpointer {
   Witnesses* witnesses_ = nullptr;
   std::mutex mu_;
   std::optional<StoredCheckpoint> latest_;
+  std::mutex served_mu_;
+  std::optional<ServedCheckpoint> last_served_;  // with witnesses only
   std::mutex run_mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

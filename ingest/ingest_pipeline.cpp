@@ -145,6 +145,16 @@ Task<json::object> IngestPipeline::ingest(const AuthUser& who, const IngestMeta&
   log_line("info", "evidence_committed",
            {{"id", rec.id}, {"sha256", rec.sha256.hex()}, {"size", std::to_string(rec.size)},
             {"by", who.name}, {"log_index", std::to_string(rec.log_index)}});
+  co_return co_await witnessed_receipt(rec);
+}
+
+Task<json::object> IngestPipeline::witnessed_receipt(EvidenceRecord rec) {
+  if (Witnesses* w = checkpointer_.witnesses()) {
+    // The checkpoint that covers the entry is signed (and so submitted) first; then
+    // the wait is on a timer, holding no worker.
+    co_await blocking(workers_, [this, &rec] { checkpointer_.ensure(rec.log_index + 1); });
+    co_await w->wait(rec.log_index + 1);
+  }
   co_return co_await blocking(workers_, [this, &rec] { return receipt(rec); });
 }
 

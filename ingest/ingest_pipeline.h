@@ -71,6 +71,9 @@ class IngestPipeline {
 
   // build_receipt with this daemon's keys. Blocks: call it on the worker pool.
   json::object receipt(const EvidenceRecord& rec) const;
+  // The receipt of an item just committed: with witnesses, first waits (on a timer, at
+  // most the witness timeout) for a quorum checkpoint that covers it.
+  Task<json::object> witnessed_receipt(EvidenceRecord rec);  // by value: a coroutine
 
   // The whole path of an upload: stamp, record from `meta` (flagged when the officer's
   // certificate had lapsed), commit, upload metrics, log line, receipt. With `upload`,

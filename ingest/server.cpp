@@ -538,6 +538,10 @@ int serve(const ServeOptions& options) {
     stop_cv.wait(lock, [&] { return stop_requested; });
   }
   if (verifier) verifier->stop();  // cancels a run in progress
+  // Receipts waiting for a witness quorum answer now (with the log's own checkpoint),
+  // and exchanges in flight end, so that neither holds the shutdown up.
+  Witnesses* witnesses = svc.checkpointer().witnesses();
+  if (witnesses) witnesses->halt();
   // Requests in flight (commits included) get until the deadline; partial tus
   // uploads stay resumable at their durable offset either way.
   const auto deadline = std::chrono::steady_clock::now() + options.shutdown_deadline;
@@ -550,6 +554,7 @@ int serve(const ServeOptions& options) {
   }
   ioc.stop();
   for (auto& t : pool) t.join();
+  if (witnesses) witnesses->stop();  // no witness thread posts to `ioc` once it is gone
   svc.workers().pool.join();
   svc.stream_workers().pool.join();
   svc.checkpointer().stop();

@@ -5,6 +5,9 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
@@ -35,9 +38,12 @@ struct Answer {
   std::string body;
 };
 
-// One POST over plain HTTP; the stream's expiry bounds the whole exchange.
+// One POST over plain HTTP on its own io_context, which `active` points at while it
+// runs (so that halt() can stop it); `deadline` bounds the whole exchange, the name
+// lookup included.
 Answer post(const std::string& host, const std::string& port, const std::string& host_header,
-            const std::string& target, const std::string& body, std::chrono::milliseconds timeout) {
+            const std::string& target, const std::string& body, Clock::time_point deadline,
+            const std::function<bool(asio::io_context*)>& enter) {
   bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
   req.set(bhttp::field::host, host_header);
   req.set(bhttp::field::content_type, "text/plain; charset=utf-8");
@@ -48,21 +54,45 @@ Answer post(const std::string& host, const std::string& port, const std::string&
 
   asio::io_context ioc;
   beast::error_code ec;
+  bool finished = false;
   asio::ip::tcp::resolver resolver(ioc);
-  auto endpoints = resolver.resolve(host, port, ec);
-  if (ec) throw Error(Errc::unavailable, ec.message());
   beast::tcp_stream tcp(ioc);
-  tcp.expires_after(timeout);
+  asio::steady_timer lookup_limit(ioc, deadline);
+  lookup_limit.async_wait([&](beast::error_code e) {
+    if (!e) resolver.cancel();
+  });
   beast::flat_buffer buffer;
-  // One chain of handlers under one expiry: connect, write, read.
-  tcp.async_connect(endpoints, [&](beast::error_code e, const auto&) {
-    if ((ec = e)) return;
-    bhttp::async_write(tcp, req, [&](beast::error_code e2, std::size_t) {
-      if ((ec = e2)) return;
-      bhttp::async_read(tcp, buffer, parser, [&](beast::error_code e3, std::size_t) { ec = e3; });
+  // One chain of handlers: look up, connect, write, read; the stream's expiry bounds
+  // the last three.
+  resolver.async_resolve(host, port, [&](beast::error_code e, asio::ip::tcp::resolver::results_type found) {
+    lookup_limit.cancel();
+    if ((ec = e)) {
+      if (ec == asio::error::operation_aborted) ec = beast::error::timeout;
+      finished = true;
+      return;
+    }
+    tcp.expires_at(deadline);
+    tcp.async_connect(found, [&](beast::error_code e1, const auto&) {
+      if ((ec = e1)) {
+        finished = true;
+        return;
+      }
+      bhttp::async_write(tcp, req, [&](beast::error_code e2, std::size_t) {
+        if ((ec = e2)) {
+          finished = true;
+          return;
+        }
+        bhttp::async_read(tcp, buffer, parser, [&](beast::error_code e3, std::size_t) {
+          ec = e3;
+          finished = true;
+        });
+      });
     });
   });
+  if (!enter(&ioc)) throw Error(Errc::unavailable, "the daemon is stopping");
   ioc.run();
+  enter(nullptr);
+  if (!finished) throw Error(Errc::unavailable, "the daemon is stopping");
   if (ec) throw Error(Errc::unavailable, ec.message());
   const auto& res = parser.get();
   return {res.result_int(), std::string(res[bhttp::field::content_type]), res.body()};
@@ -97,13 +127,18 @@ struct Witnesses::Witness {
   std::thread thread;
   // The witness thread's own: the size the witness holds for our log, as far as we know.
   std::uint64_t known_size = 0;
-  // Under mu_: the note it last cosigned for us, and when to try again after a failure.
+  // Under mu_: the note it last cosigned for us, the last round it answered (or
+  // failed), and when to try again after a failure.
   std::string last_note;
+  std::uint64_t tried_round = 0;
   Clock::time_point retry_at{};
   std::chrono::milliseconds backoff{0};
   // Read by the metrics at any time.
   std::atomic<std::uint64_t> cosigned_total{0}, failures_total{0}, size{0};
   std::atomic<int> up{-1};  // -1: not tried yet
+  // The exchange in flight, for halt().
+  std::mutex ioc_mu;
+  asio::io_context* active = nullptr;
 };
 
 WitnessEndpoint WitnessEndpoint::parse(std::string_view arg) {
@@ -164,24 +199,32 @@ void Witnesses::start() {
   }
 }
 
-void Witnesses::stop() {
+void Witnesses::halt() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    halted_ = true;
+    wake_ready();
   }
   cv_.notify_all();
+  for (auto& w : witnesses_) {
+    std::lock_guard lock(w->ioc_mu);
+    if (w->active) w->active->stop();
+  }
+}
+
+void Witnesses::stop() {
+  halt();
   for (auto& w : witnesses_) {
     if (w->thread.joinable()) w->thread.join();
   }
 }
 
 void Witnesses::submit(const StoredCheckpoint& cp) {
-  {
-    std::lock_guard lock(mu_);
-    if (latest_ && latest_->size >= cp.size) return;
-    latest_ = cp;
-  }
-  cv_.notify_all();
+  std::lock_guard lock(mu_);
+  if (latest_ && latest_->size >= cp.size) return;
+  latest_ = cp;
+  advance_round();
 }
 
 std::optional<WitnessedCheckpoint> Witnesses::newest() const {
@@ -189,32 +232,79 @@ std::optional<WitnessedCheckpoint> Witnesses::newest() const {
   return witnessed_;
 }
 
-std::optional<WitnessedCheckpoint> Witnesses::wait_for(std::uint64_t min_size) const {
-  std::unique_lock lock(mu_);
-  // Also gives up early when so many witnesses failed their last exchange that the
-  // quorum cannot come (a witness that is down answers nothing within the timeout).
-  cv_.wait_for(lock, timeout_, [&] {
-    if (stopping_ || (witnessed_ && witnessed_->size >= min_size)) return true;
-    const auto failing = std::count_if(witnesses_.begin(), witnesses_.end(), [](const auto& w) { return w->up == 0; });
-    return witnesses_.size() - static_cast<std::size_t>(failing) < quorum_;
-  });
-  if (witnessed_ && witnessed_->size >= min_size) return witnessed_;
-  return std::nullopt;
+bool Witnesses::quorum_unreachable() const {
+  // A witness that is down answers nothing within the timeout: do not wait for it.
+  const auto failing = std::count_if(witnesses_.begin(), witnesses_.end(), [](const auto& w) { return w->up == 0; });
+  return witnesses_.size() - static_cast<std::size_t>(failing) < quorum_;
+}
+
+bool Witnesses::ready(std::uint64_t min_size) const {
+  return stopping_ || (witnessed_ && witnessed_->size >= min_size) || quorum_unreachable();
+}
+
+void Witnesses::wake_ready() {
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (ready(it->second.first)) {
+      it->second.second();
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Task<void> Witnesses::wait(std::uint64_t min_size) {
+  // The coroutine runs on its connection's strand: a wake posted there runs only once
+  // this coroutine is suspended in async_wait, so none is lost.
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, timeout_);
+  std::uint64_t id = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (ready(min_size)) co_return;
+    id = next_waiter_++;
+    waiters_.emplace(id, std::make_pair(min_size, std::function<void()>([timer] {
+                                          asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+                                        })));
+  }
+  // Also when the frame is destroyed unresumed (the daemon's io_context going away).
+  struct Forget {
+    Witnesses& self;
+    std::uint64_t id;
+    ~Forget() {
+      std::lock_guard lock(self.mu_);
+      self.waiters_.erase(id);
+    }
+  } forget{*this, id};
+  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+void Witnesses::advance_round() {
+  if (!latest_ || (round_ && round_->size >= latest_->size)) return;
+  if (round_) {
+    const bool quorum = witnessed_ && witnessed_->size >= round_->size;
+    const bool all_answered = std::all_of(witnesses_.begin(), witnesses_.end(), [&](const auto& w) {
+      return w->tried_round == round_no_ || w->up == 0;
+    });
+    if (!quorum && !all_answered) return;
+  }
+  round_ = latest_;
+  ++round_no_;
+  cv_.notify_all();
 }
 
 void Witnesses::run(Witness& w) {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    const bool due = Clock::now() >= w.retry_at;
-    if (!latest_ || latest_->note == w.last_note || !due) {
-      if (latest_ && latest_->note != w.last_note) {
-        cv_.wait_until(lock, w.retry_at);
-      } else {
-        cv_.wait(lock);
-      }
+    if (!round_ || round_->note == w.last_note) {
+      cv_.wait(lock);
       continue;
     }
-    const StoredCheckpoint cp = *latest_;
+    if (Clock::now() < w.retry_at) {
+      cv_.wait_until(lock, w.retry_at);
+      continue;
+    }
+    const StoredCheckpoint cp = *round_;
+    const std::uint64_t round = round_no_;
     lock.unlock();
     std::string line, error;
     try {
@@ -223,6 +313,7 @@ void Witnesses::run(Witness& w) {
       error = e.what();
     }
     lock.lock();
+    w.tried_round = round;
     if (error.empty()) {
       w.last_note = cp.note;
       w.backoff = std::chrono::milliseconds(0);
@@ -237,15 +328,25 @@ void Witnesses::run(Witness& w) {
       w.retry_at = Clock::now() + w.backoff;
       w.up = 0;
       ++w.failures_total;
-      cv_.notify_all();  // a receipt waiting for a quorum that can no longer come
-      log_line("warn", "witness_failed",
-               {{"witness", w.endpoint.key.name}, {"size", std::to_string(cp.size)}, {"error", error},
-                {"retry_ms", std::to_string(w.backoff.count())}});
+      wake_ready();  // a receipt waiting for a quorum that can no longer come
+      if (!stopping_) {
+        log_line("warn", "witness_failed",
+                 {{"witness", w.endpoint.key.name}, {"size", std::to_string(cp.size)}, {"error", error},
+                  {"retry_ms", std::to_string(w.backoff.count())}});
+      }
     }
+    advance_round();
   }
 }
 
 std::string Witnesses::exchange(Witness& w, const StoredCheckpoint& cp) {
+  const auto deadline = Clock::now() + timeout_;
+  const auto enter = [this, &w](asio::io_context* ioc) {
+    std::lock_guard lock(w.ioc_mu);
+    if (ioc && halted_) return false;
+    w.active = ioc;
+    return true;
+  };
   for (int round = 0; round < 2; ++round) {
     const std::uint64_t old = w.known_size;
     if (old > cp.size) {
@@ -258,7 +359,7 @@ std::string Witnesses::exchange(Witness& w, const StoredCheckpoint& cp) {
       for (const auto& h : index_.consistency_proof(old, cp.size)) body += to_base64(h) + "\n";
     }
     body += "\n" + cp.note;
-    const Answer a = post(w.host, w.port, w.host_header, w.target, body, timeout_);
+    const Answer a = post(w.host, w.port, w.host_header, w.target, body, deadline, enter);
     if (a.status == 200) {
       // Keep only a line that verifies with this witness's key over this checkpoint.
       std::string_view rest = a.body;
@@ -309,7 +410,7 @@ void Witnesses::cosigned(std::size_t i, const StoredCheckpoint& cp, const std::s
     for (const auto& l : p.lines) w.note += l;
     witnessed_ = std::move(w);
     pending_.erase(pending_.begin(), pending_.upper_bound(cp.size));
-    cv_.notify_all();
+    wake_ready();
   }
   while (pending_.size() > kMaxPending) pending_.erase(pending_.begin());
 }

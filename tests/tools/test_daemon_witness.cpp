@@ -218,6 +218,43 @@ TEST_CASE("daemon witness: a witness that never answers delays a receipt by the 
   CHECK(metrics(d).find("evidence_witness_up{witness=\"slow.test/w\"} 0") != std::string::npos);
 }
 
+TEST_CASE("daemon witness: receipts waiting for a silent witness hold no worker, and SIGTERM does not wait for it",
+          "[witness]") {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  (void)init_log(data);
+  SilentWitness silent;
+  const std::string wkey = note::cosigner_verifier("slow.test/w", note::Ed25519Key::generate()).to_string();
+  Daemon d(data, {"--witness", wkey + "@http://127.0.0.1:" + std::to_string(silent.port), "--witness-timeout", "8s",
+                  "--workers", "2"});
+  // Four receipts wait for the witness's first exchange (8 s) at once: more than the
+  // two workers. Were they waiting on workers, the GET below would queue behind them.
+  std::vector<int> statuses(4, 0);
+  std::vector<std::thread> uploads;
+  for (int i = 0; i < 4; ++i) {
+    uploads.emplace_back([&, i] {
+      try {
+        statuses[i] = http("POST", d.api("/evidence?officer=o&device=c"), d.admin_token(),
+                           "footage " + std::to_string(i))
+                          .status;
+      } catch (const std::exception&) {
+        statuses[i] = -1;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // all four are waiting now
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(http("GET", d.api("/log/checkpoint")).status == 200);  // served on a worker
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(2000));
+  // SIGTERM: the waiting receipts answer with the log's own checkpoint and the
+  // exchange in flight is cut short, well inside the 8 s timeout.
+  const auto t1 = std::chrono::steady_clock::now();
+  CHECK(d.stop() == 0);
+  CHECK(std::chrono::steady_clock::now() - t1 < std::chrono::milliseconds(4000));
+  for (auto& t : uploads) t.join();
+  for (int s : statuses) CHECK(s == 201);
+}
+
 // A loopback port nothing listens on now (bound, read, closed).
 std::uint16_t free_port() {
   SilentWitness probe;
