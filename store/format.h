@@ -44,6 +44,11 @@
 //   tombstone        v1: 0x01 {"at","disposition","requested_by","approved_by","reason"}
 //   disposition      v1: 0x01 {"id","state","items":[..],"reason","requested_by",
 //                         "requested_at","decided_by"?,"decided_at"?}
+//   review           v1: 0x01 {"id","case","reviewer","role","time","verdict","notes",
+//                         "checklist":{..},"log_index"}   (since issue 19) immutable once
+//                         written: its `review` custody entry ("case", "record_hash" =
+//                         SHA-256 of these bytes, "detail": {"review": id}) sits at
+//                         log_index, so any later edit is detectable
 //   upload session   v1: 0x01 {"id","length","offset","metadata":{..},"created_at",
 //                         "expires_at","owner","owner_role"}
 //
@@ -79,6 +84,10 @@
 //                 item's current category, when changed after ingest; since 0.4)
 //   disposed      id                                        -> tombstone (since 0.4)
 //   dispositions  disposition id (ULID)                     -> disposition (since 0.4)
+//   reviews       review id (ULID)                          -> review (since issue 19;
+//                 created when a writable open finds it missing; a read-only open of
+//                 an older store answers with no reviews)
+//   case_reviews  case bytes  (dupsort)                     -> review id (since issue 19)
 //   meta          "schema_version"                          -> "1"
 #pragma once
 
@@ -91,6 +100,7 @@ inline constexpr std::uint8_t kUserV1 = 0x01;
 inline constexpr std::uint8_t kUploadV1 = 0x01;
 inline constexpr std::uint8_t kRetentionV1 = 0x01;
 inline constexpr std::uint8_t kLifecycleV1 = 0x01;  // tombstones and dispositions
+inline constexpr std::uint8_t kReviewV1 = 0x01;
 inline constexpr const char* kSchemaVersion = "1";
 
 }  // namespace evidence::format

@@ -1,6 +1,7 @@
 // The index: everything the evidence manager keeps besides blobs, as one abstract
 // composition of the store's interfaces (evidence_index.h, custody_log.h,
-// user_directory.h, upload_sessions.h, lifecycle_index.h) plus one shared write transaction (write_txn.h)
+// user_directory.h, upload_sessions.h, lifecycle_index.h, review_index.h) plus one
+// shared write transaction (write_txn.h)
 // and engine maintenance. Engines: LMDB (store/lmdb/, opened by open_index). Every
 // engine passes tests/store/conformance*.cpp.
 //
@@ -22,6 +23,7 @@
 #include "store/evidence_index.h"
 #include "store/layout.h"
 #include "store/lifecycle_index.h"
+#include "store/review_index.h"
 #include "store/upload_sessions.h"
 #include "store/user_directory.h"
 #include "store/write_txn.h"
@@ -34,7 +36,8 @@ class Index : public EvidenceIndex,
               public CustodyLog,
               public UserDirectory,
               public UploadSessions,
-              public LifecycleIndex {
+              public LifecycleIndex,
+              public ReviewIndex {
  public:
   Index() = default;
   ~Index() override = default;
@@ -67,6 +70,7 @@ class Index : public EvidenceIndex,
   void touch_users(const std::vector<std::pair<std::string, std::string>>& seen) override;
   void put_upload(const UploadSession& s) override;
   void delete_upload(const std::string& id) override;
+  CommittedReview commit_review(CaseReview review, CustodyEvent event) override;
 };
 
 // Opens (read_write creates it when absent) the LMDB index under layout.index_dir().

@@ -17,6 +17,7 @@
 #include "store/disposition.h"
 #include "store/records.h"
 #include "store/retention.h"
+#include "store/review.h"
 
 namespace evidence {
 
@@ -26,6 +27,9 @@ class WriteTxn {
 
   // --- custody log: appends one entry, returns its index (numbered in call order).
   virtual std::uint64_t append(const CustodyEvent& event) = 0;
+  // The index the next append in this transaction will get (for values that name
+  // their own entry, as a review does).
+  virtual std::uint64_t next_log_index() = 0;
 
   // --- cases (the case number must already be valid: see case_number_problem).
   // link: Error(not_found) for an unknown item, Error(conflict) when already linked.
@@ -68,6 +72,12 @@ class WriteTxn {
   // there is none with d.id.
   virtual void update_disposition(const Disposition& d) = 0;
   virtual std::optional<Disposition> get_disposition(const std::string& id) const = 0;
+
+  // --- case-file reviews (review_index.h has the reads and the combined commit).
+  // Stores a new review under its id and in its case's list, and returns its stored
+  // bytes. The caller has checked it (review_problem). Error(already_exists) when the
+  // id is taken.
+  virtual Bytes put_review(const CaseReview& review) = 0;
 };
 
 }  // namespace evidence

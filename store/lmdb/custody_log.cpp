@@ -61,6 +61,11 @@ std::uint64_t LmdbWriteTxn::append(const CustodyEvent& event) {
   return log_->append(event);
 }
 
+std::uint64_t LmdbWriteTxn::next_log_index() {
+  if (!log_) log_.emplace(impl_, t_);
+  return log_->next();
+}
+
 std::uint64_t LmdbIndex::log_size() const {
   return impl_->read([&](Txn& t) { return impl_->next_log_index(t); });
 }

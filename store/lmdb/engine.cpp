@@ -156,6 +156,7 @@ LmdbIndex::LmdbIndex(const Layout& layout, OpenMode mode, std::size_t initial_ma
     m.log = m.db("log"), m.tree = m.db("tree"), m.checkpoints = m.db("checkpoints");
     m.checkpoint_ts = m.db("checkpoint_ts"), m.item_events = m.db("item_events"), m.derived = m.db("derived");
     m.open_lifecycle(t);
+    m.open_reviews(t);
     auto version = t.get(m.meta, val("schema_version"));
     if (!version) {
       if (!impl_->read_only) t.put(m.meta, val("schema_version"), val(format::kSchemaVersion));

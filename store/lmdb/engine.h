@@ -74,6 +74,10 @@ struct LmdbIndex::Impl {
   // whose reads then answer as a store with the defaults and nothing disposed.
   MDB_dbi retention{}, item_category{}, disposed{}, dispositions{};
   bool has_lifecycle = false;
+  // Case-file reviews (since issue 19; reviews.cpp): reviews by id, and each case's
+  // review ids. Absent only in a read-only open of an older store (no reviews then).
+  MDB_dbi reviews{}, case_reviews{};
+  bool has_reviews = false;
   std::mutex write_mu;            // one writer at a time (LMDB allows one anyway)
   mutable std::shared_mutex resize_mu;  // shared by every txn; exclusive to resize the map
   // Read transactions between uses, reset (mdb_txn_reset). Renewing one reuses its
@@ -173,6 +177,10 @@ struct LmdbIndex::Impl {
   std::optional<RetentionCategory> category(const Txn& t, const std::string& name) const;
   std::optional<Disposed> tombstone(const Txn& t, std::string_view id) const;
   std::optional<Disposition> disposition(const Txn& t, std::string_view id) const;
+
+  // --- reviews (reviews.cpp) ---
+  // Opens the review databases; a writable open creates missing ones.
+  void open_reviews(Txn& t);
 };
 
 namespace lmdb_engine {
@@ -205,6 +213,9 @@ class LmdbWriteTxn final : public WriteTxn {
   void put_disposition(const Disposition& d) override;
   void update_disposition(const Disposition& d) override;
   std::optional<Disposition> get_disposition(const std::string& id) const override;
+  // reviews.cpp
+  Bytes put_review(const CaseReview& review) override;
+  std::uint64_t next_log_index() override;  // custody_log.cpp
 
  private:
   LmdbIndex::Impl& impl_;

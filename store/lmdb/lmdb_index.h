@@ -71,6 +71,12 @@ class LmdbIndex final : public Index {
   DuePage due(const std::string& now, std::size_t limit, const std::string& cursor = {}) const override;
   bool content_live(const ContentId& sha256) const override;
 
+  // --- ReviewIndex, reads (store/lmdb/reviews.cpp; commit_review is Index's)
+  std::vector<std::string> reviews_in_case(const std::string& case_number) const override;
+  std::optional<CaseReview> get_review(const std::string& id) const override;
+  std::optional<Bytes> review_bytes(const std::string& id) const override;
+  void for_each_review(const std::function<void(const std::string& id)>& fn) const override;
+
   // For tests only: raw access to one named database (format.h). Puts bypass every
   // invariant (this is how the tamper tests edit a record "behind our back").
   // Error(invalid_argument) for an unknown database name.
