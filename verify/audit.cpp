@@ -95,6 +95,7 @@ AuditReport run_audit(const Layout& layout, const Index& index, BlobStore& blobs
   check_tokens(ctx);  // pass 7
   check_blobs(ctx);   // passes 2 and 4
   check_disposals(ctx);  // pass 9: each dispose entry approved by two admins
+  check_reviews(ctx);    // pass 10: case-file reviews against their entries
   // Object versions (S3): every version under an evidence key is one a record names.
   {
     std::set<ContentId> versioned;

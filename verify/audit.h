@@ -31,10 +31,16 @@
 //   9. disposals every `dispose` entry names a disposition with an earlier
 //                `dispose_request` and `dispose_approve` by two different admins
 //                                                               (disposal_unapproved)
+//  10. reviews   every stored case-file review's exact bytes hash to the record_hash
+//                of the one `review` entry that names it (detail.review), which is the
+//                entry the review names (log_index) and of its case; every `review`
+//                entry's review is stored and listed under its case
+//                                                                   (review_mismatch)
 //
 // Scope case/evidence limits passes 1, 2, 4, 5 and 7 (items) to those items; the log
 // pass always runs over the whole log (an item's custody depends on all of it); the
-// orphan pass and record_missing run only for scope all.
+// orphan pass and record_missing run only for scope all; pass 10 runs for scope all
+// (every review) and case (that case's), not for scope evidence.
 //
 // Problems damage evidence or its proof: `ok` is false when there is at least one.
 // Hints damage nothing (an orphan blob left by a crash between blob and index).
@@ -92,7 +98,8 @@ struct AuditScope {
 // record_altered, record_missing, timestamp_invalid, log_inconsistent,
 // signature_invalid, case_membership (the index's members of a case differ from the
 // log's replay), extra_version (an object version under an evidence key that no
-// record names: verify/audit_versions.h), disposal_unapproved (pass 9).
+// record names: verify/audit_versions.h), disposal_unapproved (pass 9),
+// review_mismatch (pass 10).
 // Hint kinds: blob_orphan, transient_read_error, versions_unlisted.
 
 struct AuditReport {

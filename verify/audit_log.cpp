@@ -232,6 +232,7 @@ LogFacts check_log(const Index& index, const note::Verifier& verifier, const std
         }
         note_membership(i, ev, facts.membership);
         note_disposal(i, ev, facts);
+        note_review(i, ev, facts);
       } catch (const std::exception& ex) {
         add_problem(report, log_problem(ProblemKind::log_inconsistent,
                                         "custody entry " + std::to_string(i) +

@@ -57,9 +57,19 @@ struct DisposalEntry {
   std::string disposition;  // detail.disposition; empty when absent
 };
 
+// A `review` entry (store/review_index.h), as the log has it; a field the entry lacks
+// is empty.
+struct ReviewEntry {
+  std::uint64_t index = 0;
+  std::string case_number;
+  std::string review;       // detail.review: the review's id
+  std::string record_hash;  // hex SHA-256 of the review's stored bytes
+};
+
 struct LogFacts {
   std::unordered_map<std::string, std::vector<IngestEntry>> ingest;
   std::vector<DisposalEntry> disposals;  // in log order
+  std::vector<ReviewEntry> reviews;      // in log order
   // Items a `dispose` entry names, with the index of the first such entry: their
   // absent blobs are not blob_missing (the disposal pass judges the entries).
   std::unordered_map<std::string, std::uint64_t> disposed;
@@ -144,6 +154,15 @@ void note_disposal(std::uint64_t at, const CustodyEvent& ev, LogFacts& facts);
 // violation is a problem `disposal_unapproved`. Scope case or evidence: only entries
 // naming items in scope.
 void check_disposals(AuditContext& ctx);
+// Adds `ev` (at log position `at`) to facts.reviews when it is a `review` entry
+// (audit_reviews.cpp).
+void note_review(std::uint64_t at, const CustodyEvent& ev, LogFacts& facts);
+// Pass 10 (audit_reviews.cpp): every stored case-file review's exact bytes hash to the
+// record_hash of the one `review` entry that names it, and name that entry and its
+// case; every `review` entry's review is stored and listed under its case; each
+// difference is a problem `review_mismatch`. Scope case: that case's reviews and
+// entries; scope evidence: none.
+void check_reviews(AuditContext& ctx);
 // Pass 3 (audit_orphans.cpp), scope all: blobs no record or poster frame names, junk
 // in the blob area.
 void check_orphans(AuditContext& ctx);

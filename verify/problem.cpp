@@ -15,6 +15,7 @@ std::string_view problem_kind_name(ProblemKind kind) {
     case ProblemKind::extra_version: return "extra_version";
     case ProblemKind::bundle_malformed: return "bundle_malformed";
     case ProblemKind::disposal_unapproved: return "disposal_unapproved";
+    case ProblemKind::review_mismatch: return "review_mismatch";
     case ProblemKind::blob_orphan: return "blob_orphan";
     case ProblemKind::transient_read_error: return "transient_read_error";
     case ProblemKind::versions_unlisted: return "versions_unlisted";

@@ -31,6 +31,8 @@ enum class ProblemKind {
   bundle_malformed,   // bundles: a path twice in the tar, a malformed manifest item
   disposal_unapproved,  // a `dispose` entry without an earlier request and approval
                         // by two different admins (verify/audit_disposals.cpp)
+  review_mismatch,    // a case-file review's bytes differ from its `review` entry, or
+                      // one of the two is missing (verify/audit_reviews.cpp)
   // Hints: nothing is damaged.
   blob_orphan,           // a blob no record points to, or junk in the blob area
   transient_read_error,  // the first read failed, the retry read the blob intact
@@ -44,7 +46,8 @@ inline constexpr std::array kProblemKinds = {
     ProblemKind::content_mismatch, ProblemKind::blob_missing,        ProblemKind::record_altered,
     ProblemKind::record_missing,   ProblemKind::timestamp_invalid,   ProblemKind::log_inconsistent,
     ProblemKind::signature_invalid, ProblemKind::case_membership,    ProblemKind::extra_version,
-    ProblemKind::bundle_malformed, ProblemKind::disposal_unapproved, ProblemKind::blob_orphan,         ProblemKind::transient_read_error,
+    ProblemKind::bundle_malformed, ProblemKind::disposal_unapproved, ProblemKind::review_mismatch,
+    ProblemKind::blob_orphan,         ProblemKind::transient_read_error,
     ProblemKind::versions_unlisted, ProblemKind::bundle_unexpected,  ProblemKind::key_differs,
 };
 

@@ -33,7 +33,8 @@ TEST_CASE("problem kinds: the wire names are the API's", "[problem]") {
       "timestamp_invalid", "log_inconsistent",  "signature_invalid", "case_membership",
       "extra_version",     "bundle_malformed",  "blob_orphan",       "transient_read_error",
       "versions_unlisted", "bundle_unexpected", "key_differs",
-      "disposal_unapproved"};  // since 0.4 (lifecycle)
+      "disposal_unapproved",  // since 0.4 (lifecycle)
+      "review_mismatch"};     // since case-file reviews (issue 19)
   std::set<std::string> names;
   for (const auto kind : kProblemKinds) names.emplace(problem_kind_name(kind));
   CHECK(names == expected);
