@@ -105,6 +105,8 @@ struct CasesApi {
   const CursorSealer& cursors;
 };
 void add_case_routes(Routes& routes, CasesApi api);
+// api_reviews.cpp: case-file reviews, /cases/{+}/reviews (before the case routes).
+void add_review_routes(Routes& routes, CasesApi api);
 
 // api_log.cpp: checkpoint, entries, proofs.
 struct LogApi {
