@@ -80,7 +80,9 @@ CaseReview CaseReview::decode(std::span<const std::uint8_t> bytes) {
 std::string review_problem(const CaseReview& r) {
   if (!is_review_id(r.id)) return "not a review id: " + r.id;
   if (auto p = case_number_problem(r.case_number); !p.empty()) return p;
-  if (auto p = user_name_problem(r.reviewer); !p.empty() && r.reviewer != kSystemActor) return p;
+  // name_problem, not user_name_problem: a user named before 0.3's stricter names
+  // may still review.
+  if (auto p = name_problem("reviewer", r.reviewer); !p.empty()) return p;
   if (!parse_rfc3339(r.time)) return "the review's time is not an RFC 3339 time";
   if (!is_review_verdict(r.verdict)) return "verdict must be complete, incomplete or defective";
   for (std::size_t i = 0; i < r.notes.size();) {
