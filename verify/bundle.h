@@ -13,17 +13,23 @@
 //                               "sha256", "size", "filename", "officer", "device",
 //                               "recorded_at", "received_at", "file", "token",
 //                               "record", "record_hash", "ingest_entry", "entries":
-//                               [log indexes]}], "entries_after_checkpoint": N}
+//                               [log indexes]}], "reviews": [{"review", "verdict",
+//                               "reviewer", "role", "time", "file", "review_hash",
+//                               "entry"}], "entries_after_checkpoint": N}
 //   files/<sha256 hex>         the content (one per distinct content)
 //   tokens/<evidence id>.tsr   RFC 3161 TimeStampResp over the content's SHA-256
 //   records/<evidence id>.record   the record's exact stored bytes (version byte
 //                              0x01 then JSON): their SHA-256 is the record_hash in
 //                              the item's ingest custody entry
+//   reviews/<review id>.review the case's reviews (案卷评查), each its exact stored
+//                              bytes (0x01 then JSON): their SHA-256 is the record_hash
+//                              of the review's `review` custody entry ("entry")
 //   custody.json               {"checkpoint": {"origin","size","root"},
 //                               "entries": [{"index", "leaf": BASE64, ...decoded fields,
 //                               "leaf_hash": BASE64, "inclusion_proof": {"index","size",
-//                               "hashes"}}]}: every custody entry that names an item,
-//                               proved to the one checkpoint below
+//                               "hashes"}}]}: every custody entry that names an item
+//                               or the case (reviews included), proved to the one
+//                               checkpoint below
 //   custody/<index>.leaf       each entry's exact leaf bytes (for hashing by hand)
 //   checkpoint.txt             the signed note (C2SP tlog-checkpoint)
 //   checkpoint.tsr             RFC 3161 token over the checkpoint root (when kept)
@@ -62,7 +68,7 @@ struct BundleOptions {
 // in chunk_size pieces, never held whole). Keys come from layout.keys_dir()
 // (log verifier, tsa-ca.pem, tsa.pem). Throws before the first byte:
 // Error(not_found) when the case has no items, Error(conflict) when there is no
-// checkpoint or an item's ingest entry is beyond it. Throws mid-stream (the tar is
+// checkpoint or an item's ingest entry or a review's entry is beyond it. Throws mid-stream (the tar is
 // then incomplete and must be discarded) when a blob is missing or its bytes do not
 // hash to its name: we never hand out a bundle with bytes we know are wrong. Any
 // exception from `sink` propagates.
@@ -76,6 +82,7 @@ struct BundleReport {
   std::string case_number;
   std::uint64_t items = 0;
   std::uint64_t entries = 0;
+  std::uint64_t reviews = 0;  // case-file reviews the manifest lists
   std::vector<Problem> problems;  // same kinds as the audit
   std::vector<Problem> hints;
   // Items a bundled, proven `dispose` entry names (disposed of: DESIGN.md "Lifecycle"),
@@ -89,7 +96,7 @@ struct BundleReport {
     std::uint64_t log_index = 0;
   };
   std::vector<DisposedItem> disposed;
-  // {"ok","case","items","entries","problems","hints","disposed": [{"evidence",
+  // {"ok","case","items","entries","reviews","problems","hints","disposed": [{"evidence",
   // "disposition","at","approved_by","log_index"}]}
   boost::json::object to_json() const;
 };
@@ -102,6 +109,10 @@ struct BundleReport {
 // inclusion proof verifies to the checkpoint root (log_inconsistent); each item has
 // its ingest entry; the checkpoint's signature verifies with the bundle's log key or
 // `pinned_log_key` (a C2SP verifier key string) when given (signature_invalid).
+// Reviews: each review the manifest lists is in the bundle, its bytes hash to the
+// record_hash of its proved `review` entry (the one "entry" names, of this case and
+// this review), and every proved `review` entry of the case has its review
+// (review_mismatch).
 // Chains: each item's `prev` from its newest bundled entry reaches its ingest entry,
 // and the case's `case_prev` its first entry, through bundled entries only (a gap is
 // log_inconsistent, "chain broken", naming the chain and the missing index); the

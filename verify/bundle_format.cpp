@@ -8,6 +8,20 @@ std::string content_path(std::string_view sha256_hex) { return std::string(kCont
 std::string token_path(const std::string& evidence) { return "tokens/" + evidence + ".tsr"; }
 std::string record_path(const std::string& evidence) { return "records/" + evidence + ".record"; }
 std::string leaf_path(std::uint64_t index) { return "custody/" + std::to_string(index) + ".leaf"; }
+std::string review_path(const std::string& review) { return "reviews/" + review + ".review"; }
+
+boost::json::object manifest_review(const CaseReview& r, const ContentId& review_hash) {
+  boost::json::object m;
+  m["review"] = r.id;
+  m["verdict"] = r.verdict;
+  m["reviewer"] = r.reviewer;
+  m["role"] = r.role;
+  m["time"] = r.time;
+  m["file"] = review_path(r.id);
+  m["review_hash"] = review_hash.hex();
+  m["entry"] = r.log_index;
+  return m;
+}
 
 boost::json::object manifest_item(const EvidenceRecord& r, const ContentId& record_hash,
                                   const std::vector<std::uint64_t>& entries) {

@@ -11,6 +11,7 @@
 
 #include "store/content_id.h"
 #include "store/records.h"
+#include "store/review.h"
 #include "verify/signed_note.h"
 
 namespace evidence::bundle_format {
@@ -35,12 +36,18 @@ std::string content_path(std::string_view sha256_hex);
 std::string token_path(const std::string& evidence);
 std::string record_path(const std::string& evidence);
 std::string leaf_path(std::uint64_t index);
+// reviews/<review id>.review: a case-file review's exact stored bytes.
+std::string review_path(const std::string& review);
 
 // One manifest "items" element: {"evidence", "sha256", "size", "filename", "officer",
 // "device", "recorded_at", "received_at", "file", "token", "record", "record_hash",
 // "ingest_entry", "entries"}.
 boost::json::object manifest_item(const EvidenceRecord& record, const ContentId& record_hash,
                                   const std::vector<std::uint64_t>& entries);
+
+// One manifest "reviews" element: {"review", "verdict", "reviewer", "role", "time",
+// "file", "review_hash", "entry"}.
+boost::json::object manifest_review(const CaseReview& review, const ContentId& review_hash);
 
 // README.txt: how a court's expert checks the bundle by hand (bundle_guide.cpp).
 std::string guide_text(const std::string& case_number, const std::string& created_at,

@@ -27,6 +27,8 @@ Contents
   files/<sha256>         the evidence files, each named by the SHA-256 of its bytes
   tokens/<id>.tsr        RFC 3161 timestamp token of each item
   records/<id>.record    each item's record exactly as stored (a byte 0x01, then JSON)
+  reviews/<id>.review    each case-file review (案卷评查) exactly as stored (a byte
+                         0x01, then JSON: verdict, notes, checklist, reviewer, time)
   custody.json           the custody entries of these items and of the case, each
                          with its inclusion proof in the checkpoint below; "prev" and
                          "case_prev" in an entry name the item's and the case's
@@ -69,6 +71,13 @@ Step 3. The records are unaltered
   (I: the entry with "action": "ingest" and "evidence": E in custody.json), which
   Step 4 proves part of the signed log:
     grep -o '"record_hash":"[0-9a-f]*"' custody/I.leaf
+
+  The case-file reviews are checked the same way: for each review of manifest.json
+  ("reviews"), with its "review" id R and its "entry" J,
+    sha256sum reviews/R.review
+  must equal the "record_hash" in custody/J.leaf, the entry with "action":
+  "review" whose "detail" names R; Step 4 proves that entry too:
+    grep -o '"record_hash":"[0-9a-f]*"' custody/J.leaf
 
 Step 4. The custody entries are part of the signed log
   The custody log is a Merkle tree as RFC 6962 and RFC 9162 define it, with SHA-256:
@@ -119,7 +128,7 @@ Step 6. The checkpoint was timestamped
   t += R"GUIDE(
 What the custody entries say
   Each entry records "time" (UTC), "actor" (user name), "role", "action" (ingest,
-  link, unlink, view, download, export, verify, ...), "evidence" and "case" where one
+  link, unlink, view, download, export, verify, review, ...), "evidence" and "case" where one
   is concerned. Entries made after the checkpoint was signed are not in this bundle
   (manifest.json "entries_after_checkpoint" counts them); a later checkpoint from the
   agency covers them, and its consistency proof shows the log only grew.

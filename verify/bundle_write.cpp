@@ -134,6 +134,11 @@ struct ExportEntry {
   std::vector<merkle::Hash> proof;
 };
 
+struct ExportReview {
+  CaseReview review;
+  Bytes bytes;  // exactly as stored
+};
+
 }  // namespace
 
 void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, const std::string& case_number,
@@ -186,6 +191,36 @@ void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, co
     }
     items.push_back(std::move(it));
   }
+  // The case's reviews, each with its `review` entry. A review listed but no longer
+  // stored (or no longer decodable) is left out: verify-bundle then reports its entry
+  // without a review, as the audit does.
+  std::vector<ExportReview> reviews;
+  for (const auto& id : index.reviews_in_case(case_number)) {
+    auto bytes = index.review_bytes(id);
+    if (!bytes) continue;
+    ExportReview r;
+    try {
+      r.review = CaseReview::decode(*bytes);
+    } catch (const Error&) {
+      continue;
+    }
+    r.bytes = std::move(*bytes);
+    const auto i = r.review.log_index;
+    if (i >= cp->size) {
+      throw Error(Errc::conflict, "review " + id + " was made after the checkpoint (size " +
+                                      std::to_string(cp->size) + "); sign a new checkpoint first");
+    }
+    if (!entries.count(i)) {
+      auto e = index.log_entry(i);
+      if (!e) throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " is missing");
+      ExportEntry x{i, std::move(e->leaf), index.inclusion_proof(i, cp->size)};
+      if (!merkle::verify_inclusion(merkle::leaf_hash(as_bytes(x.leaf)), i, cp->size, x.proof, cp->root)) {
+        throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " does not prove into the checkpoint");
+      }
+      entries.emplace(i, std::move(x));
+    }
+    reviews.push_back(std::move(r));
+  }
   // The case's own chain (case_prev): every entry naming the case within the
   // checkpoint, including those about items no longer in it, so that verify-bundle can
   // follow the chain from the newest back to the case's first entry and replay
@@ -229,6 +264,9 @@ void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, co
   json::array mitems;
   for (const auto& it : items) mitems.push_back(manifest_item(it.record, Sha256::of(it.record_bytes), it.entries));
   manifest["items"] = std::move(mitems);
+  json::array mreviews;
+  for (const auto& r : reviews) mreviews.push_back(manifest_review(r.review, Sha256::of(r.bytes)));
+  manifest["reviews"] = std::move(mreviews);
   manifest["entries_after_checkpoint"] = after;
 
   json::object custody;
@@ -267,6 +305,7 @@ void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, co
     w.file(record_path(it.record.id), as_chars(it.record_bytes));
     w.file(token_path(it.record.id), as_chars(it.token));
   }
+  for (const auto& r : reviews) w.file(review_path(r.review.id), as_chars(r.bytes));
 
   std::vector<std::uint8_t> buf(std::max<std::size_t>(options.chunk_size, 4096));
   for (const auto& [id, sv] : files) {

@@ -32,7 +32,8 @@ int run_verify_bundle(const BundleArgs& a) {
     return rep.ok ? kOk : kProblems;
   }
   say(std::string(rep.ok ? "intact" : "PROBLEMS FOUND") + ": case " + rep.case_number + ", " +
-      std::to_string(rep.items) + " item(s), " + std::to_string(rep.entries) + " custody entries");
+      std::to_string(rep.items) + " item(s), " + std::to_string(rep.reviews) + " review(s), " +
+      std::to_string(rep.entries) + " custody entries");
   const auto j = rep.to_json();
   for (const char* list : {"problems", "hints"}) {
     const auto* arr = j.if_contains(list);
