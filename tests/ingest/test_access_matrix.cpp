@@ -140,6 +140,10 @@ std::vector<Row> matrix(Fixture& f) {
   rows.push_back({"GET", "/cases", true, {403, 403, 200, 200, 200}, get("/cases")});
   rows.push_back({"GET", "/cases/{+}", true, {403, 403, 200, 200, 200}, get("/cases/K-1")});
   rows.push_back({"GET", "/cases/{+}/export", true, {403, 403, 200, 200, 200}, get("/cases/K-1/export")});
+  // Case-file reviews: reviewers and admins write them, auditors read them too.
+  rows.push_back({"POST", "/cases/{+}/reviews", true, {403, 403, 201, 403, 201},
+                  [json_ct] { return R{"/cases/K-1/reviews", R"({"verdict":"complete"})", json_ct}; }});
+  rows.push_back({"GET", "/cases/{+}/reviews", true, {403, 403, 200, 200, 200}, get("/cases/K-1/reviews")});
   rows.push_back({"GET", "/search", true, {200, 200, 200, 200, 200}, get("/search?device=cam-1")});
   // Audit and log.
   rows.push_back({"POST", "/verify", true, {403, 403, 403, 200, 200},
