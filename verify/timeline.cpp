@@ -97,7 +97,9 @@ MediaFacts media_facts(const Index& index, const std::string& id) {
   if (!o || o->contains("error")) return f;  // not media, or unreadable: an instant
   if (const auto* d = o->if_contains("duration"); d && d->is_number()) {
     const double s = d->to_number<double>();
-    if (std::isfinite(s) && s > 0) f.duration = s;
+    // A hostile container may claim any length: one beyond about three years is not a
+    // recording's, and would overflow the microsecond arithmetic; such an item is an instant.
+    if (std::isfinite(s) && s > 0 && s < 1e8) f.duration = s;
   }
   if (const auto* tags = o->if_contains("tags"); tags && tags->is_object()) {
     if (const auto* c = tags->as_object().if_contains("creation_time"); c && c->is_string()) {

@@ -197,6 +197,19 @@ TEST_CASE("timeline: a store's case gives items per device, coverage, gaps and c
   REQUIRE_THROWS_AS(case_timeline(*s.index, "NO-SUCH-CASE"), Error);
 }
 
+TEST_CASE("timeline: a duration no recording has makes an instant, not an overflow", "[timeline]") {
+  Store s;
+  add_item(s, "K-1", "cam-1", "9999-12-31T23:59:59Z", video(1e300));
+  add_item(s, "K-1", "cam-2", "2026-11-27T10:00:00Z", video(-10));
+  const json::object t = case_timeline(*s.index, "K-1");
+  INFO(json::serialize(t));
+  for (const auto& it : t.at("items").as_array()) {
+    CHECK(it.at("end") == it.at("start"));
+    CHECK(it.at("probing").as_bool() == false);
+  }
+  CHECK(t.at("coverage").as_array().empty());
+}
+
 TEST_CASE("timeline: an export bundle holds the case's timeline as timeline.json", "[timeline][bundle]") {
   Store s;
   add_item(s, "K-1", "cam-1", "2026-11-27T10:00:00Z", video(10));
