@@ -194,6 +194,36 @@ TEST_CASE("timeline: an item recorded after its receipt is clock_suspect", "[dae
   CHECK(obj(http("GET", d.api("/evidence/" + id), reviewer)).at("clock") == it.at("clock"));
 }
 
+TEST_CASE("timeline: a claim sent through tus is kept exactly as sent, in the record and its clock", "[daemon][timeline]") {
+  TempDir dir;
+  Daemon d(dir.path() / "data");
+  const std::string reviewer = d.add_user("r.kim", "reviewer");
+  // Lower-case 't', a microsecond fraction, a negative offset: valid RFC 3339, and what
+  // the record keeps is this text, not our spelling of the same instant.
+  const std::string claim = "2026-11-27t04:30:00.123456-05:30";
+  const std::string body = "a statement sent by tus";
+  const Headers tus{{"Tus-Resumable", "1.0.0"}};
+  Headers create = tus;
+  create.emplace_back("Upload-Length", std::to_string(body.size()));
+  create.emplace_back("Upload-Metadata", "officer " + b64("o.lee") + ",device " + b64("cam-1") + ",recorded_at " +
+                                             b64(claim) + ",case " + b64("K-4"));
+  const auto made = http("POST", d.api("/uploads"), d.admin_token(), "", create);
+  REQUIRE(made.status == 201);
+  Headers patch = tus;
+  patch.emplace_back("Content-Type", "application/offset+octet-stream");
+  patch.emplace_back("Upload-Offset", "0");
+  const auto fin = http("PATCH", d.url() + made.header("location"), d.admin_token(), body, patch);
+  REQUIRE(fin.status == 204);
+  const std::string id = fin.header("evidence-id");
+  REQUIRE(!id.empty());
+  const auto rec = obj(http("GET", d.api("/evidence/" + id), reviewer));
+  CHECK(rec.at("recorded_at").as_string() == claim);
+  CHECK(rec.at("clock").at("recorded_at").as_string() == claim);
+  const json::object t = timeline(d, reviewer, "K-4");
+  CHECK(item_of(t, id).at("start").as_string() == "2026-11-27T10:00:00.123Z");
+  CHECK(item_of(t, id).at("clock").at("recorded_at").as_string() == claim);
+}
+
 TEST_CASE("timeline: a bad min_gap is 400, an officer 403, an unknown case 404", "[daemon][timeline]") {
   TempDir dir;
   Daemon d(dir.path() / "data");
