@@ -140,6 +140,7 @@ std::vector<Row> matrix(Fixture& f) {
   rows.push_back({"GET", "/cases", true, {403, 403, 200, 200, 200}, get("/cases")});
   rows.push_back({"GET", "/cases/{+}", true, {403, 403, 200, 200, 200}, get("/cases/K-1")});
   rows.push_back({"GET", "/cases/{+}/export", true, {403, 403, 200, 200, 200}, get("/cases/K-1/export")});
+  rows.push_back({"GET", "/cases/{+}/timeline", true, {403, 403, 200, 200, 200}, get("/cases/K-1/timeline")});
   rows.push_back({"GET", "/search", true, {200, 200, 200, 200, 200}, get("/search?device=cam-1")});
   // Audit and log.
   rows.push_back({"POST", "/verify", true, {403, 403, 403, 200, 200},
