@@ -108,6 +108,15 @@ void add_case_routes(Routes& routes, CasesApi api);
 // api_reviews.cpp: case-file reviews, /cases/{+}/reviews (before the case routes).
 void add_review_routes(Routes& routes, CasesApi api);
 
+// api_timeline.cpp: GET /cases/{+}/timeline (reviewer, auditor, admin). Registered
+// before the case routes: "/cases/{+}" would otherwise take "/cases/C/timeline" as
+// the case "C/timeline".
+struct TimelineApi {
+  Index& index;
+  Workers& workers;
+};
+void add_timeline_routes(Routes& routes, TimelineApi api);
+
 // api_log.cpp: checkpoint, entries, proofs.
 struct LogApi {
   Index& index;

@@ -12,6 +12,7 @@
 #include "ingest/lifecycle.h"
 #include "base/error.h"
 #include "store/ids.h"
+#include "verify/timeline.h"
 
 namespace evidence::ingest {
 namespace {
@@ -83,7 +84,9 @@ Task<Response> get_evidence(EvidenceApi s, Request& req) {
     CustodyEvent ev = custody_event(req.who(), "view");
     ev.evidence = rec.id;
     s.index.append_event(ev);
-    return record_json(s.index, rec);
+    json::object out = record_json(s.index, rec);
+    out["clock"] = timeline::clock_json(s.index, rec);  // the record view only: listings stay lean
+    return out;
   });
   co_return Response::json(http::status::ok, o);
 }

@@ -68,6 +68,7 @@ Service::Service(const ServeOptions& options)
                                 *pipeline_, options_.max_upload_bytes});
   add_media_routes(routes_, {index, workers, *blobs_, layout_, *media_jobs_, *pipeline_});
   add_audit_routes(routes_, audit_api());  // before the case routes: /cases/{+}/export
+  add_timeline_routes(routes_, {index, workers});  // before the case routes too
   add_review_routes(routes_, {index, workers, cursors_});  // before the case routes, as export
   add_case_routes(routes_, {index, workers, cursors_});
   add_log_routes(routes_, {index, workers, *checkpointer_});

@@ -31,6 +31,10 @@
 //                               or the case (reviews included), proved to the one
 //                               checkpoint below
 //   custody/<index>.leaf       each entry's exact leaf bytes (for hashing by hand)
+//   timeline.json              the case's timeline at export, min_gap 5 s: the JSON of
+//                              GET /cases/{C}/timeline (verify/timeline.h); for the
+//                              reader, not checked (it restates the records and the
+//                              probes, which are what is proved)
 //   checkpoint.txt             the signed note (C2SP tlog-checkpoint)
 //   checkpoint.tsr             RFC 3161 token over the checkpoint root (when kept)
 //   keys/log.vkey              the log's C2SP verifier key string

@@ -28,6 +28,8 @@ inline constexpr const char* kLogPem = "keys/log.pem";
 inline constexpr const char* kTsaCa = "keys/tsa-ca.pem";
 inline constexpr const char* kTsaCert = "keys/tsa.pem";
 inline constexpr const char* kCustody = "custody.json";
+// The case's timeline as GET /cases/{C}/timeline answers it (verify/timeline.h).
+inline constexpr const char* kTimeline = "timeline.json";
 
 // Content is files/<sha256 hex>; the reader hashes everything under this prefix.
 inline constexpr std::string_view kContentPrefix = "files/";

@@ -34,6 +34,9 @@ Contents
                          "case_prev" in an entry name the item's and the case's
                          previous entry, so a left-out entry breaks a chain
   custody/<index>.leaf   the exact bytes of each custody entry
+  timeline.json          when each item was recorded, for how long, the holes
+                         between recordings and each item's clocks side by side
+                         (a summary of the records for the reader; not a proof)
   checkpoint.txt         the signed checkpoint of the custody log
   checkpoint.tsr         RFC 3161 timestamp token over the checkpoint's root hash
   keys/log.vkey          the log's public key (C2SP verifier key)

@@ -20,6 +20,7 @@
 #include "verify/merkle_verify.h"
 #include "verify/openssl_util.h"
 #include "verify/signed_note.h"
+#include "verify/timeline.h"
 
 namespace evidence {
 
@@ -253,6 +254,7 @@ void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, co
     files.emplace(it.record.sha256, std::pair{it.record.size, it.record.blob_version});
   }
 
+  const json::object timeline = timeline::case_timeline(index, case_number);
   const std::string created_at = format_rfc3339(now_us());
 
   json::object manifest;
@@ -300,6 +302,7 @@ void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, co
   w.file(kTsaCa, ca_pem);
   w.file(kTsaCert, tsa_pem);
   w.file(kCustody, json::serialize(custody) + "\n");
+  w.file(kTimeline, json::serialize(timeline) + "\n");
   for (const auto& [i, e] : entries) w.file(leaf_path(i), e.leaf);
   for (const auto& it : items) {
     w.file(record_path(it.record.id), as_chars(it.record_bytes));

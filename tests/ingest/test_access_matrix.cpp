@@ -140,6 +140,7 @@ std::vector<Row> matrix(Fixture& f) {
   rows.push_back({"GET", "/cases", true, {403, 403, 200, 200, 200}, get("/cases")});
   rows.push_back({"GET", "/cases/{+}", true, {403, 403, 200, 200, 200}, get("/cases/K-1")});
   rows.push_back({"GET", "/cases/{+}/export", true, {403, 403, 200, 200, 200}, get("/cases/K-1/export")});
+  rows.push_back({"GET", "/cases/{+}/timeline", true, {403, 403, 200, 200, 200}, get("/cases/K-1/timeline")});
   // Case-file reviews: reviewers and admins write them, auditors read them too.
   rows.push_back({"POST", "/cases/{+}/reviews", true, {403, 403, 201, 403, 201},
                   [json_ct] { return R{"/cases/K-1/reviews", R"({"verdict":"complete"})", json_ct}; }});
