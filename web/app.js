@@ -18,6 +18,7 @@ const ROLES_READING_CASES = ['reviewer', 'auditor', 'admin'];
 export const can = {
   cases: (r) => ROLES_READING_CASES.includes(r),
   link: (r) => r === 'reviewer' || r === 'admin',
+  review: (r) => r === 'reviewer' || r === 'admin',
   verify: (r) => r === 'auditor' || r === 'admin',
   log: (r) => r === 'auditor' || r === 'admin',
   export: (r) => ROLES_READING_CASES.includes(r),

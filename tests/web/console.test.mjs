@@ -134,6 +134,7 @@ try {
   let reviewerToken;
   let itemId;
   let secondId;
+  let thirdId;
 
   await step('evidenced init and serve on 127.0.0.1:0', async () => {
     execFileSync(evidenced, ['init', '--data', dataDir], { stdio: 'ignore' });
@@ -175,6 +176,33 @@ try {
     const second = await api(admin, 'POST', `/evidence?${q}`, readFileSync(clip), { 'Content-Type': 'video/mp4' });
     assert.equal(second.status, 201, second.text);
     secondId = second.json.evidence_id;
+    // A third, in the case, from another officer's device: recorded 10 s after the
+    // first began (the first is 5 s long: a 5 s hole), its container tag 15 minutes
+    // off its recorder's claim (clock suspect).
+    const tagged = path.join(work, 'tagged.mp4');
+    execFileSync('ffmpeg', [
+      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '5',
+      '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-metadata', 'creation_time=2026-11-27T08:00:10Z', '-y', tagged,
+    ]);
+    const q3 = new URLSearchParams({
+      case: CASE,
+      officer: 'o.li',
+      device: 'BWC-0044',
+      recorded_at: '2026-11-27T08:15:10Z',
+      filename: 'tagged.mp4',
+    });
+    const third = await api(admin, 'POST', `/evidence?${q3}`, readFileSync(tagged), { 'Content-Type': 'video/mp4' });
+    assert.equal(third.status, 201, third.text);
+    thirdId = third.json.evidence_id;
+    // The timeline draws probed lengths: wait for the media worker.
+    let probing = true;
+    for (let i = 0; i < 100 && probing; i++) {
+      const t = await api(admin, 'GET', `/cases/${encodeURIComponent(CASE)}/timeline`);
+      assert.equal(t.status, 200, t.text);
+      probing = t.json.items.some((it) => it.probing);
+      if (probing) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(!probing, 'the items were probed');
   });
 
   await step('the daemon serves the console with a strict CSP', async () => {
@@ -259,6 +287,48 @@ try {
     assert.equal(await link.textContent(), CASE);
     await shot('02-cases');
     await link.click();
+  });
+
+  await step('the case page draws the timeline: two lanes, the 5 s hole in red, the clock warning', async () => {
+    await page.waitForSelector('#timeline-svg rect.span');
+    assert.equal(await page.locator('#timeline-svg g.lane').count(), 2, 'one lane per device');
+    assert.equal(await page.locator('#timeline-svg rect.span').count(), 2);
+    const gaps = page.locator('#timeline-svg rect.gap');
+    assert.equal(await gaps.count(), 1, 'one hole of at least 5 s');
+    assert.equal(await gaps.getAttribute('data-seconds'), '5');
+    assert.match(await page.textContent('#gaps'), /No recording for 5 s: 2026-11-27T08:15:05(\.0+)?Z to 2026-11-27T08:15:10(\.0+)?Z/);
+    assert.equal(await page.getAttribute('#timeline-svg rect.span.suspect', 'data-id'), thirdId);
+    assert.match(await page.textContent('#clock-warnings'), new RegExp(`${thirdId}.*clock suspect`));
+    // The gap is drawn red.
+    const fill = await gaps.evaluate((el) => getComputedStyle(el).fill);
+    assert.match(fill, /rgb\(221, 34, 34\)/);
+    assert.equal(await page.locator('#review-form').count(), 0, 'an auditor reads reviews but does not add them');
+    await page.waitForSelector('#review-list');
+    await shot('03a-case-timeline');
+    // No hole of 6 s or more.
+    await page.fill('#min-gap', '6');
+    await page.press('#min-gap', 'Enter');
+    await page.waitForFunction(() => document.querySelectorAll('#timeline-svg rect.gap').length === 0 && document.querySelector('#timeline-svg'));
+    assert.match(await page.textContent('#gaps'), /No holes of 6 s/);
+    // Click on the first item's bar, three quarters in: its page plays from there.
+    const bar = page.locator(`#timeline-svg rect.span[data-id="${itemId}"]`);
+    const box = await bar.boundingBox();
+    await page.mouse.click(box.x + box.width * 0.75, box.y + box.height / 2);
+    await page.waitForSelector('#player');
+    assert.match(page.url(), new RegExp(`#/item/${itemId}\\?t=3\\.[0-9]`));
+    const at = Number(await page.getAttribute('#player', 'data-start-at'));
+    assert.ok(at > 3 && at < 4.2, `starts at ${at} s`);
+    // The item's clocks side by side; these agree.
+    const clocks = await page.textContent('#clocks');
+    for (const want of ['Recorder claims', 'Container tag', 'Received by us', 'Time-stamp authority']) {
+      assert.ok(clocks.includes(want), `the clocks card shows ${want}`);
+    }
+    assert.equal(await page.locator('#clock-suspect').count(), 0);
+    await page.goto(`${uiBase}/#/item/${thirdId}`);
+    await page.waitForSelector('#clock-suspect');
+    assert.match(await page.textContent('#clock-suspect'), /creation tag by 15 min/);
+    await shot('03b-item-clocks');
+    await page.goto(`${uiBase}/#/case/${encodeURIComponent(CASE)}`);  // where the next step starts
   });
 
   await step('the case page lists the item with poster frame and details', async () => {
@@ -397,6 +467,28 @@ try {
     await page.click('#custody button.link');
     await page.waitForSelector('#custody li.event[data-action="link"]');
     await shot('08-item-reviewer');
+  });
+
+  await step('reviewer: records a case-file review, bound to its custody entry', async () => {
+    await page.goto(`${uiBase}/#/case/${encodeURIComponent(CASE)}`);
+    await page.waitForSelector('#review-form');
+    await page.selectOption('#review-verdict', 'incomplete');
+    await page.check('#check-clocks_consistent');
+    await page.fill('#review-notes', '5 s hole at 08:15:05; BWC-0044 clock 15 min off');
+    await page.click('#review-submit');
+    const li = page.locator('#review-list li.review.verdict-incomplete');
+    await li.waitFor();
+    const text = await li.textContent();
+    assert.match(text, /r\.li/);
+    assert.match(text, /5 s hole at 08:15:05/);
+    assert.match(text, /custody entry \d+/);
+    const listed = await api(reviewerToken, 'GET', `/cases/${encodeURIComponent(CASE)}/reviews`);
+    assert.equal(listed.status, 200, listed.text);
+    const reviews = Array.isArray(listed.json) ? listed.json : listed.json.reviews;
+    assert.equal(reviews.length, 1);
+    assert.equal(reviews[0].checklist.clocks_consistent, true);
+    assert.equal(reviews[0].checklist.whole_process_recorded, false);
+    await shot('08a-case-review');
   });
 
   await step('admin: the People page adds, disables and re-keys a person', async () => {

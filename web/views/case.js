@@ -1,8 +1,11 @@
-// A case: its items, and (reviewers, auditors) the export of its bundle.
+// A case: its items, their timeline with the holes between recordings, the case-file
+// reviews, and (reviewers, auditors) the export of its bundle.
 import { apiFetch, enc } from '../api.js';
 import { h, clear, errorBox, loading } from './util.js';
 import { itemsTable } from './items.js';
 import { exportButton } from './export.js';
+import { timelineSection } from './case_timeline.js';
+import { reviewsSection } from './case_reviews.js';
 
 export async function render(main, ctx, [caseNumber]) {
   document.title = `${caseNumber} · Evidence console`;
@@ -20,7 +23,13 @@ export async function render(main, ctx, [caseNumber]) {
       clear(body, h('p', { class: 'muted' }, 'No items are linked to this case.'));
       return;
     }
-    clear(body, h('p', { class: 'muted' }, `${items.length} item${items.length === 1 ? '' : 's'}`), itemsTable(items, ctx));
+    clear(
+      body,
+      h('p', { class: 'muted' }, `${items.length} item${items.length === 1 ? '' : 's'}`),
+      itemsTable(items, ctx),
+      timelineSection(caseNumber, ctx),
+      reviewsSection(caseNumber, ctx),
+    );
   } catch (err) {
     clear(body, errorBox(err, 'Could not open the case'));
   }

@@ -18,11 +18,14 @@ import { hasVideo, thumbnail } from './items.js';
 import { parseTimestamp } from './timestamp.js';
 import { verifyReport } from './verify.js';
 import { retentionSection } from './retention.js';
+import { clockReasons } from './case_timeline.js';
 
 // Without the service worker the player can only get the whole file as a blob.
 const BLOB_PLAYBACK_LIMIT = 512 * 1024 * 1024;
 
-export async function render(main, ctx, [id]) {
+export async function render(main, ctx, [id], params) {
+  // From the case timeline: play from this many seconds in.
+  const startAt = params && params.has('t') ? Number(params.get('t')) : NaN;
   document.title = `${id} · Evidence console`;
   main.append(loading());
   let record;
@@ -52,18 +55,18 @@ export async function render(main, ctx, [id]) {
       h(
         'div',
         { class: 'col' },
-        player(record, ctx, refreshCustody),
+        player(record, ctx, refreshCustody, startAt),
         verifySection(record, ctx, refreshCustody),
         casesSection(record, ctx, refreshCustody),
       ),
-      h('div', { class: 'col' }, recordSection(record), retentionSection(record, ctx, refreshCustody), mediaSection(record), timestampSection(record)),
+      h('div', { class: 'col' }, recordSection(record), clockSection(record), retentionSection(record, ctx, refreshCustody), mediaSection(record), timestampSection(record)),
     ),
     custody,
   );
   refreshCustody();
 }
 
-function player(record, ctx, refreshCustody) {
+function player(record, ctx, refreshCustody, startAt) {
   const section = h('section', { class: 'card player' }, h('h2', {}, 'Footage'));
   const contentPath = `/api/v1/evidence/${enc(record.id)}/content`;
   const note = h('p', { class: 'muted small' });
@@ -119,8 +122,19 @@ function player(record, ctx, refreshCustody) {
     video.load();
   });
 
+  if (Number.isFinite(startAt) && startAt >= 0) {
+    video.dataset.startAt = String(startAt);
+    video.addEventListener('loadedmetadata', () => (video.currentTime = Math.min(startAt, video.duration || startAt)), {
+      once: true,
+    });
+  }
   if (ctx.playback === 'worker') {
     video.src = contentPath;
+    if (video.dataset.startAt) {
+      video.preload = 'metadata';
+      video.muted = true; // browsers only start muted footage by themselves
+      video.play().catch(() => {});
+    }
     clear(note, 'Streams with Range requests; every fetch of the footage is recorded in the custody log.');
     section.append(video, note);
   } else if (record.size <= BLOB_PLAYBACK_LIMIT) {
@@ -195,6 +209,28 @@ function recordSection(r) {
       ['Cases', (r.cases || []).length ? r.cases.map((c) => h('a', { href: hrefCase(c), class: 'tag' }, c)) : ''],
     ]),
   );
+}
+
+// The three clocks side by side: what the recorder claimed, what the container says,
+// when we received it, and the TSA's time (DESIGN.md, "time provenance").
+function clockSection(r) {
+  const c = r.clock;
+  if (!c) return null;
+  const section = h('section', { class: 'card', id: 'clocks' }, h('h2', {}, 'Clocks'));
+  section.append(
+    details([
+      ['Recorder claims', timeCell(c.recorded_at)],
+      ['Container tag', c.creation_time ? timeCell(c.creation_time) : h('span', { class: 'muted' }, 'none')],
+      ['Received by us', timeCell(c.received_at)],
+      ['Time-stamp authority', c.tsa_time ? timeCell(c.tsa_time) : h('span', { class: 'muted' }, 'none')],
+    ]),
+  );
+  if (c.clock_suspect) {
+    section.append(h('p', { class: 'error', id: 'clock-suspect' }, '⚠ Clock suspect: ', clockReasons(c).join('; ')));
+  } else {
+    section.append(h('p', { class: 'muted small' }, 'The clocks agree within the rule (5 minutes).'));
+  }
+  return section;
 }
 
 function mediaSection(r) {
