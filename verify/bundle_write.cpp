@@ -160,6 +160,18 @@ void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, co
 
   std::vector<ExportItem> items;
   std::map<std::uint64_t, ExportEntry> entries;
+  // Entry i with its proof to the checkpoint, once. We never hand out a proof we know
+  // is wrong.
+  const auto add_entry = [&](std::uint64_t i) {
+    if (entries.count(i)) return;
+    auto e = index.log_entry(i);
+    if (!e) throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " is missing");
+    ExportEntry x{i, std::move(e->leaf), index.inclusion_proof(i, cp->size)};
+    if (!merkle::verify_inclusion(merkle::leaf_hash(as_bytes(x.leaf)), i, cp->size, x.proof, cp->root)) {
+      throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " does not prove into the checkpoint");
+    }
+    entries.emplace(i, std::move(x));
+  };
   std::uint64_t after = 0;
   for (const auto& id : ids) {
     ExportItem it;
@@ -180,15 +192,7 @@ void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, co
         continue;
       }
       it.entries.push_back(i);
-      if (entries.count(i)) continue;
-      auto e = index.log_entry(i);
-      if (!e) throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " is missing");
-      ExportEntry x{i, std::move(e->leaf), index.inclusion_proof(i, cp->size)};
-      // We never hand out a proof we know is wrong.
-      if (!merkle::verify_inclusion(merkle::leaf_hash(as_bytes(x.leaf)), i, cp->size, x.proof, cp->root)) {
-        throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " does not prove into the checkpoint");
-      }
-      entries.emplace(i, std::move(x));
+      add_entry(i);
     }
     items.push_back(std::move(it));
   }
@@ -211,15 +215,7 @@ void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, co
       throw Error(Errc::conflict, "review " + id + " was made after the checkpoint (size " +
                                       std::to_string(cp->size) + "); sign a new checkpoint first");
     }
-    if (!entries.count(i)) {
-      auto e = index.log_entry(i);
-      if (!e) throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " is missing");
-      ExportEntry x{i, std::move(e->leaf), index.inclusion_proof(i, cp->size)};
-      if (!merkle::verify_inclusion(merkle::leaf_hash(as_bytes(x.leaf)), i, cp->size, x.proof, cp->root)) {
-        throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " does not prove into the checkpoint");
-      }
-      entries.emplace(i, std::move(x));
-    }
+    add_entry(i);
     reviews.push_back(std::move(r));
   }
   // The case's own chain (case_prev): every entry naming the case within the
@@ -234,12 +230,7 @@ void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, co
       auto e = index.log_entry(i);
       if (!e) throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " is missing");
       at = CustodyEvent::decode(e->leaf).case_prev;
-      if (i >= cp->size || entries.count(i)) continue;
-      ExportEntry x{i, std::move(e->leaf), index.inclusion_proof(i, cp->size)};
-      if (!merkle::verify_inclusion(merkle::leaf_hash(as_bytes(x.leaf)), i, cp->size, x.proof, cp->root)) {
-        throw Error(Errc::corrupt, "custody entry " + std::to_string(i) + " does not prove into the checkpoint");
-      }
-      entries.emplace(i, std::move(x));
+      if (i < cp->size) add_entry(i);
     }
   }
   // Content: present, and of the recorded size, before we start.

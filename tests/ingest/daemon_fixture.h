@@ -1,9 +1,13 @@
 // Shared bits for the tests that run the real daemon (tests/ingest/test_daemon_*).
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "base/codec.h"
 #include "store/content_id.h"
@@ -56,5 +60,19 @@ inline std::size_t stored_files(const std::filesystem::path& data) {
 }
 
 inline boost::json::object obj(const HttpResponse& r) { return r.json().as_object(); }
+
+// Polls GET /evidence/{id} until the record carries "media" (bounded: the probe runs
+// in the background, on a machine that may be busy).
+inline boost::json::object wait_for_media(const Daemon& d, const std::string& token, const std::string& id) {
+  for (int i = 0; i < 1200; ++i) {
+    auto r = http("GET", d.api("/evidence/" + id), token);
+    REQUIRE(r.status == 200);
+    auto rec = obj(r);
+    if (rec.contains("media")) return rec;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  FAIL("no media information for " << id << " after 4 minutes\n" << d.stderr_text());
+  return {};
+}
 
 }  // namespace evidence::test

@@ -45,20 +45,6 @@ std::string upload(const Daemon& d, const std::string& token, const std::string&
   return std::string(obj(r)["evidence_id"].as_string());
 }
 
-// Polls GET /evidence/{id} until the record carries "media" (bounded: the work runs
-// in the background, on a machine that may be busy).
-json::object wait_for_media(const Daemon& d, const std::string& token, const std::string& id) {
-  for (int i = 0; i < 1200; ++i) {
-    auto r = http("GET", d.api("/evidence/" + id), token);
-    REQUIRE(r.status == 200);
-    auto rec = obj(r);
-    if (rec.contains("media")) return rec;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  FAIL("no media information for " << id << " after 4 minutes\n" << d.stderr_text());
-  return {};
-}
-
 std::vector<json::object> custody(const Daemon& d, const std::string& token, const std::string& id) {
   auto r = http("GET", d.api("/evidence/" + id + "/custody"), token);
   REQUIRE(r.status == 200);

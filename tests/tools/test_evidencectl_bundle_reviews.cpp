@@ -11,6 +11,7 @@
 #include "store/index.h"
 #include "store/layout.h"
 #include "store/lmdb/lmdb_index.h"
+#include "tests/ingest/daemon_fixture.h"
 #include "tests/tools/ctl_fixture.h"
 #include "verify/bundle.h"
 
@@ -21,21 +22,6 @@ namespace json = boost::json;
 namespace {
 
 const std::string kCase = "2026/RV-7 夜班";
-
-std::string pct(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 void write_bundle_file(const fs::path& data, const fs::path& out) {
   evidence::Layout layout(data);
