@@ -151,11 +151,8 @@ Task<Response> put_category(LifecycleApi s, Request& req) {
                       "the category evidence (items in a case) is permanent and stays so"};
     }
   }
-  bool longer = false;  // than before: only then can an Object Lock need extending
-  const std::uint64_t at = co_await blocking(s.workers, [&s, &req, &c, &longer] {
+  const std::uint64_t at = co_await blocking(s.workers, [&s, &req, &c] {
     std::lock_guard lock(category_mutex());
-    const auto before = s.index.retention_category(c.name);
-    longer = !before || (!before->permanent() && (c.permanent() || *c.days > *before->days));
     CustodyEvent ev = custody_event(req.who(), "retention");
     json::object detail{{"category", c.name}};
     if (c.days) detail["days"] = *c.days; else detail["permanent"] = true;
@@ -169,8 +166,7 @@ Task<Response> put_category(LifecycleApi s, Request& req) {
   });
   // Items already in the category: their S3 Object Locks follow a longer retention
   // (never shortened) before the answer, so the bucket keeps them as long as the index.
-  // A shorter or equal one changes no lock, so the walk over every item is skipped.
-  if (longer) co_await blocking(s.workers, [&s, &c] { relock_category(s.index, s.blobs, c.name); });
+  co_await blocking(s.workers, [&s, &c] { relock_category(s.index, s.blobs, c.name); });
   json::object out = category_json(c);
   out["log_index"] = at;
   co_return Response::json(http::status::ok, out);
