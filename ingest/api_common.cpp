@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "store/ids.h"
 #include "base/timefmt.h"
+#include "verify/timeline.h"
 
 namespace evidence::ingest {
 
@@ -84,7 +85,13 @@ IngestMeta validate_meta(const std::function<std::optional<std::string>(std::str
     m.case_number = *c;
   }
   if (auto t = get("recorded_at")) {
-    if (!parse_rfc3339(*t)) throw bad("recorded_at", "not an RFC 3339 date-time: " + *t);
+    const auto at = parse_rfc3339(*t);
+    if (!at) throw bad("recorded_at", "not an RFC 3339 date-time: " + *t);
+    // An offset can carry a year-0000 or year-9999 claim out of four-digit years in
+    // UTC, where no RFC 3339 time (nor a timeline) can show it.
+    if (!timeline::in_range(to_unix_us(*at))) {
+      throw bad("recorded_at", "outside the years 0001 to 9999 in UTC: " + *t);
+    }
     m.recorded_at = *t;
   }
   if (auto f = get("filename")) {

@@ -7,6 +7,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -38,10 +41,53 @@ struct Answer {
   std::string body;
 };
 
-// One POST over plain HTTP on its own io_context, which `active` points at while it
-// runs (so that halt() can stop it); `deadline` bounds the whole exchange, the name
-// lookup included.
-Answer post(const std::string& host, const std::string& port, const std::string& host_header,
+// The witness's addresses, by `deadline`. An IP address is used as is; a host name is
+// looked up on a thread of its own (getaddrinfo cannot be cancelled, and asio's
+// resolver would make the io_context's destructor wait for it), which is left behind
+// to finish by itself when the deadline passes or the daemon stops first.
+std::vector<asio::ip::tcp::endpoint> lookup(const std::string& host, const std::string& port,
+                                            Clock::time_point deadline, const std::atomic<bool>& halted) {
+  std::uint16_t number = 0;
+  const auto [end, perr] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (perr != std::errc{} || end != port.data() + port.size()) throw Error(Errc::unavailable, "bad port " + port);
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (!ec) return {asio::ip::tcp::endpoint(address, number)};
+  struct Lookup {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    beast::error_code ec;
+    std::vector<asio::ip::tcp::endpoint> found;
+  };
+  auto state = std::make_shared<Lookup>();
+  std::thread([state, host, port] {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    beast::error_code e;
+    const auto results = resolver.resolve(host, port, e);
+    std::lock_guard lock(state->mu);
+    state->ec = e;
+    if (!e) {
+      for (const auto& r : results) state->found.push_back(r.endpoint());
+    }
+    state->done = true;
+    state->cv.notify_all();
+  }).detach();
+  std::unique_lock lock(state->mu);
+  while (!state->done) {
+    if (halted) throw Error(Errc::unavailable, "the daemon is stopping");
+    if (Clock::now() >= deadline) throw Error(Errc::unavailable, "looking up " + host + " took too long");
+    state->cv.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::milliseconds(50)));
+  }
+  if (state->ec) throw Error(Errc::unavailable, "looking up " + host + ": " + state->ec.message());
+  if (state->found.empty()) throw Error(Errc::unavailable, "no address for " + host);
+  return state->found;
+}
+
+// One POST over plain HTTP on its own io_context, which `enter` registers while it
+// runs (so that halt() can stop it); `deadline` bounds connect, write and read.
+Answer post(const std::vector<asio::ip::tcp::endpoint>& endpoints, const std::string& host_header,
             const std::string& target, const std::string& body, Clock::time_point deadline,
             const std::function<bool(asio::io_context*)>& enter) {
   bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
@@ -55,37 +101,23 @@ Answer post(const std::string& host, const std::string& port, const std::string&
   asio::io_context ioc;
   beast::error_code ec;
   bool finished = false;
-  asio::ip::tcp::resolver resolver(ioc);
   beast::tcp_stream tcp(ioc);
-  asio::steady_timer lookup_limit(ioc, deadline);
-  lookup_limit.async_wait([&](beast::error_code e) {
-    if (!e) resolver.cancel();
-  });
   beast::flat_buffer buffer;
-  // One chain of handlers: look up, connect, write, read; the stream's expiry bounds
-  // the last three.
-  resolver.async_resolve(host, port, [&](beast::error_code e, asio::ip::tcp::resolver::results_type found) {
-    lookup_limit.cancel();
-    if ((ec = e)) {
-      if (ec == asio::error::operation_aborted) ec = beast::error::timeout;
+  // One chain of handlers under one expiry: connect, write, read.
+  tcp.expires_at(deadline);
+  tcp.async_connect(endpoints, [&](beast::error_code e1, const auto&) {
+    if ((ec = e1)) {
       finished = true;
       return;
     }
-    tcp.expires_at(deadline);
-    tcp.async_connect(found, [&](beast::error_code e1, const auto&) {
-      if ((ec = e1)) {
+    bhttp::async_write(tcp, req, [&](beast::error_code e2, std::size_t) {
+      if ((ec = e2)) {
         finished = true;
         return;
       }
-      bhttp::async_write(tcp, req, [&](beast::error_code e2, std::size_t) {
-        if ((ec = e2)) {
-          finished = true;
-          return;
-        }
-        bhttp::async_read(tcp, buffer, parser, [&](beast::error_code e3, std::size_t) {
-          ec = e3;
-          finished = true;
-        });
+      bhttp::async_read(tcp, buffer, parser, [&](beast::error_code e3, std::size_t) {
+        ec = e3;
+        finished = true;
       });
     });
   });
@@ -359,7 +391,7 @@ std::string Witnesses::exchange(Witness& w, const StoredCheckpoint& cp) {
       for (const auto& h : index_.consistency_proof(old, cp.size)) body += to_base64(h) + "\n";
     }
     body += "\n" + cp.note;
-    const Answer a = post(w.host, w.port, w.host_header, w.target, body, deadline, enter);
+    const Answer a = post(lookup(w.host, w.port, deadline, halted_), w.host_header, w.target, body, deadline, enter);
     if (a.status == 200) {
       // Keep only a line that verifies with this witness's key over this checkpoint.
       std::string_view rest = a.body;

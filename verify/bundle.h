@@ -72,7 +72,8 @@ struct BundleOptions {
 // in chunk_size pieces, never held whole). Keys come from layout.keys_dir()
 // (log verifier, tsa-ca.pem, tsa.pem). Throws before the first byte:
 // Error(not_found) when the case has no items, Error(conflict) when there is no
-// checkpoint or an item's ingest entry or a review's entry is beyond it. Throws mid-stream (the tar is
+// checkpoint or an item's ingest entry is beyond it (a review made after it is left
+// out, and its entry counted in entries_after_checkpoint). Throws mid-stream (the tar is
 // then incomplete and must be discarded) when a blob is missing or its bytes do not
 // hash to its name: we never hand out a bundle with bytes we know are wrong. Any
 // exception from `sink` propagates.

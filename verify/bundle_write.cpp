@@ -212,8 +212,10 @@ void write_bundle(const Index& index, BlobStore& blobs, const Layout& layout, co
     r.bytes = std::move(*bytes);
     const auto i = r.review.log_index;
     if (i >= cp->size) {
-      throw Error(Errc::conflict, "review " + id + " was made after the checkpoint (size " +
-                                      std::to_string(cp->size) + "); sign a new checkpoint first");
+      // Made after the checkpoint (posted while this export ran): left out and counted,
+      // as an item's later entries are; the next export carries it.
+      ++after;
+      continue;
     }
     add_entry(i);
     reviews.push_back(std::move(r));

@@ -161,7 +161,10 @@ json::object case_timeline(const Index& index, const std::string& case_number, s
     if (!start) continue;  // validated at ingest; a record that is not is the audit's to name
     const MediaFacts media = media_facts(index, id);
     Interval span{to_unix_us(*start), to_unix_us(*start)};
-    if (media.duration) span.end_us += std::llround(*media.duration * 1e6);
+    if (!in_range(span.start_us)) continue;  // refused at ingest since 0.3; not drawable
+    if (media.duration && in_range(span.end_us + std::llround(*media.duration * 1e6))) {
+      span.end_us += std::llround(*media.duration * 1e6);
+    }
     json::object clock = clock_of(index, *rec, media);
     items.push_back({std::move(*rec), span, !media.probed, std::move(clock)});
   }

@@ -30,6 +30,12 @@
 namespace evidence::timeline {
 
 inline constexpr std::chrono::minutes kClockTolerance{5};
+// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in Unix microseconds: the
+// instants an RFC 3339 time in UTC can name. Ingest refuses a claim outside them; a
+// timeline makes an item whose end would pass them an instant.
+inline constexpr std::int64_t kFirstUs = -62'135'596'800'000'000;
+inline constexpr std::int64_t kLastUs = 253'402'300'799'999'999;
+constexpr bool in_range(std::int64_t us) { return us >= kFirstUs && us <= kLastUs; }
 inline constexpr std::int64_t kDefaultMinGapUs = 5'000'000;
 
 // Microseconds since the Unix epoch, [start_us, end_us]; end_us >= start_us.

@@ -236,4 +236,18 @@ TEST_CASE("timeline: a bad min_gap is 400, an officer 403, an unknown case 404",
   CHECK(http("GET", d.api("/cases/%01bad/timeline"), reviewer).status == 400);
   // The case itself still reads as before.
   CHECK(http("GET", d.api("/cases/K-3"), reviewer).status == 200);
+  // A claim whose offset carries it out of four-digit years in UTC cannot be drawn
+  // (nor written as RFC 3339): refused at ingest. The first and last years are fine.
+  for (const std::string far : {"0000-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"}) {
+    const auto r = http("POST", d.api("/evidence?officer=o.lee&device=cam-1&case=K-3&recorded_at=" + pct(far)),
+                        officer, "far");
+    INFO(far << ": " << r.body);
+    CHECK(r.status == 400);
+    CHECK(r.json().at("error").is_string());
+  }
+  upload(d, officer, "first year", "cam-1", "0001-01-01T00:00:00Z", "K-3", "y.bin");
+  upload(d, officer, "last year", "cam-1", "9999-12-31T23:59:59Z", "K-3", "z.bin");
+  const auto wide = http("GET", d.api(base), reviewer);
+  CHECK(wide.status == 200);
+  CHECK(wide.json().at("items").as_array().size() == 3);
 }

@@ -255,6 +255,22 @@ TEST_CASE("daemon witness: receipts waiting for a silent witness hold no worker,
   for (int s : statuses) CHECK(s == 201);
 }
 
+TEST_CASE("daemon witness: a witness named by host name (localhost) is looked up and cosigns", "[witness]") {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  const auto log = init_log(data);
+  WitnessServer w(dir.path() / "w", "court.test/w", log);
+  std::string arg = w.arg();
+  const auto at = arg.find("127.0.0.1");
+  REQUIRE(at != std::string::npos);
+  arg.replace(at, std::string("127.0.0.1").size(), "localhost");
+  Daemon d(data, {"--witness", arg, "--witness-timeout", "5s"});
+  const auto receipt = upload(d, "footage to a witness by name");
+  INFO(json::serialize(receipt));
+  CHECK(receipt.at("witnessed").as_bool());
+  CHECK(note::verify_cosignature(checkpoint_of(receipt), w.verifier()).has_value());
+}
+
 // A loopback port nothing listens on now (bound, read, closed).
 std::uint16_t free_port() {
   SilentWitness probe;

@@ -34,7 +34,7 @@ function reviewList(reviews) {
           ? h(
               'ul',
               { class: 'checklist small' },
-              Object.entries(r.checklist).map(([k, v]) => h('li', {}, `${v === true ? '✓' : v === false ? '✗' : String(v)} ${k}`)),
+              Object.entries(r.checklist).map(([k, v]) => h('li', {}, `${v === true ? '✓' : v === false ? '✗' : typeof v === 'object' ? JSON.stringify(v) : String(v)} ${k}`)),
             )
           : null,
         h('div', { class: 'small muted' }, 'custody entry ', String(r.log_index ?? '?'), ' · SHA-256 ', hashCell(r.sha256)),
@@ -62,7 +62,7 @@ export function reviewsSection(caseNumber, ctx) {
 
 function reviewForm(caseNumber, reload) {
   const verdict = h('select', { id: 'review-verdict', required: true }, VERDICTS.map(([v, t]) => h('option', { value: v }, t)));
-  const notes = h('textarea', { id: 'review-notes', rows: 3, maxlength: 4000, placeholder: 'What was checked, what is missing' });
+  const notes = h('textarea', { id: 'review-notes', rows: 3, maxlength: 16384, placeholder: 'What was checked, what is missing' });
   const boxes = CHECKS.map(([key, text]) => {
     const box = h('input', { type: 'checkbox', id: `check-${key}`, dataset: { key } });
     return [box, h('label', { class: 'check' }, box, ' ', text)];

@@ -51,7 +51,8 @@ const reasonsOf = (item) => clockReasons(item.clock);
 
 // The picture. `onPick(item, offsetSeconds)` is called for a click on a bar.
 export function timelinePicture(doc, onPick) {
-  const items = doc.items || [];
+  // Only what has a time this browser can read (the server checks, this draws).
+  const items = (doc.items || []).filter((i) => Number.isFinite(ms(i.start)) && Number.isFinite(ms(i.end || i.start)));
   const devices = [...new Set(items.map((i) => i.device))].sort();
   const t0 = Math.min(...items.map((i) => ms(i.start)));
   const t1 = Math.max(...items.map((i) => ms(i.end || i.start)));
@@ -140,7 +141,7 @@ export function timelinePicture(doc, onPick) {
 // The whole section: min_gap control, picture, gaps and clock warnings in words.
 export function timelineSection(caseNumber, ctx) {
   const section = h('section', { id: 'timeline', class: 'card' }, h('h2', {}, 'Timeline'));
-  const minGap = h('input', { id: 'min-gap', type: 'number', min: 0, step: 1, value: 5, class: 'gap-input' });
+  const minGap = h('input', { id: 'min-gap', type: 'number', min: 0, step: 'any', value: 5, class: 'gap-input' });
   const body = h('div', {}, loading());
   const form = h(
     'form',
@@ -156,7 +157,7 @@ export function timelineSection(caseNumber, ctx) {
     try {
       const doc = await apiFetch(`/cases/${enc(caseNumber)}/timeline?min_gap=${enc(minGap.value || '0')}`);
       const items = doc.items || [];
-      if (items.length === 0) {
+      if (!items.some((i) => Number.isFinite(ms(i.start)))) {
         clear(body, h('p', { class: 'muted' }, 'No items to draw.'));
         return;
       }
