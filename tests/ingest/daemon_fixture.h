@@ -61,6 +61,8 @@ inline std::size_t stored_files(const std::filesystem::path& data) {
 
 inline boost::json::object obj(const HttpResponse& r) { return r.json().as_object(); }
 
+inline const Headers kJson{{"Content-Type", "application/json"}};
+
 // Polls GET /evidence/{id} until the record carries "media" (bounded: the probe runs
 // in the background, on a machine that may be busy).
 inline boost::json::object wait_for_media(const Daemon& d, const std::string& token, const std::string& id) {

@@ -16,8 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const Headers kJson{{"Content-Type", "application/json"}};
-
 std::string upload(const Daemon& d, const std::string& token, const std::string& data, const std::string& extra = {}) {
   auto r = http("POST",
                 d.api("/evidence?officer=jo&device=cam-1&filename=a.mp4&recorded_at=" +

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "tests/ingest/daemon_fixture.h"
@@ -19,8 +20,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-const Headers kJson{{"Content-Type", "application/json"}};
 
 struct Item {
   std::string id;
@@ -132,6 +131,27 @@ void approve_dying(const Daemon& d, const std::string& token, const std::string&
   }
 }
 
+// The daemon these cases kill: a 0-day category `brief` makes items due at once, and a
+// second admin approves. `fault`, when given, is its EVIDENCE_FAULT (read at start).
+struct Stage {
+  struct Fault {
+    explicit Fault(const char* f) {
+      if (f) ::setenv("EVIDENCE_FAULT", f, 1);
+    }
+    ~Fault() { ::unsetenv("EVIDENCE_FAULT"); }
+  };
+  std::optional<Fault> fault;
+  Daemon d;
+  std::string second;
+  Stage(const fs::path& data, const char* f)
+      : fault(std::in_place, f), d(data, {"--min-retention-days", "0"}) {
+    fault.reset();  // the started daemon has it; later restarts do not
+    second = d.add_user("ada", "admin");
+    REQUIRE(http("PUT", d.api("/retention/categories/brief"), d.admin_token(), R"({"days": 0})", kJson).status ==
+            200);
+  }
+};
+
 std::string disposition_state(const Daemon& d, const std::string& disp) {
   return std::string(obj(http("GET", d.api("/dispositions/" + disp), d.admin_token())).at("state").as_string());
 }
@@ -141,11 +161,9 @@ std::string disposition_state(const Daemon& d, const std::string& disp) {
 TEST_CASE("lifecycle crash: killed before the disposition's commit, every item stays live and it stays pending",
           "[daemon][lifecycle][crash]") {
   TempDir dir;
-  ::setenv("EVIDENCE_FAULT", "dispose_before_commit", 1);
-  Daemon d(dir.path() / "data", {"--min-retention-days", "0"});
-  ::unsetenv("EVIDENCE_FAULT");
-  const std::string second = d.add_user("ada", "admin");
-  REQUIRE(http("PUT", d.api("/retention/categories/brief"), d.admin_token(), R"({"days": 0})", kJson).status == 200);
+  Stage stage(dir.path() / "data", "dispose_before_commit");
+  Daemon& d = stage.d;
+  const std::string& second = stage.second;
   std::vector<Item> items;
   const std::string disp = prepare(d, items, 10);
   approve_dying(d, second, disp);
@@ -166,11 +184,9 @@ TEST_CASE("lifecycle crash: killed between the commit and the blob deletions, ev
           "deletes the blobs",
           "[daemon][lifecycle][crash]") {
   TempDir dir;
-  ::setenv("EVIDENCE_FAULT", "dispose_after_commit", 1);
-  Daemon d(dir.path() / "data", {"--min-retention-days", "0"});
-  ::unsetenv("EVIDENCE_FAULT");
-  const std::string second = d.add_user("ada", "admin");
-  REQUIRE(http("PUT", d.api("/retention/categories/brief"), d.admin_token(), R"({"days": 0})", kJson).status == 200);
+  Stage stage(dir.path() / "data", "dispose_after_commit");
+  Daemon& d = stage.d;
+  const std::string& second = stage.second;
   std::vector<Item> items;
   const std::string disp = prepare(d, items, 20);
   approve_dying(d, second, disp);
@@ -186,9 +202,9 @@ TEST_CASE("lifecycle crash: killed between the commit and the blob deletions, ev
 TEST_CASE("lifecycle crash: SIGKILL at varied moments of an approval never leaves a half-disposed item",
           "[daemon][lifecycle][crash]") {
   TempDir dir;
-  Daemon d(dir.path() / "data", {"--min-retention-days", "0"});
-  const std::string second = d.add_user("ada", "admin");
-  REQUIRE(http("PUT", d.api("/retention/categories/brief"), d.admin_token(), R"({"days": 0})", kJson).status == 200);
+  Stage stage(dir.path() / "data", nullptr);
+  Daemon& d = stage.d;
+  const std::string& second = stage.second;
   std::vector<Item> all;
   for (int round = 0; round < 4; ++round) {
     INFO("round " << round);
