@@ -42,9 +42,7 @@ AuditScope parse_scope(const json::object& body) {
   if (!id || !id->is_string() || id->as_string().empty()) throw bad("scope \"" + kind + "\" needs a string \"id\"");
   std::string value(id->as_string());
   if (kind == "case") {
-    if (auto p = case_number_problem(value); !p.empty()) {
-      throw HttpError{http::status::bad_request, "invalid_case", p};
-    }
+    check_case_number(value);
     return AuditScope::of_case(std::move(value));
   }
   if (!is_evidence_id(value)) throw HttpError{http::status::not_found, "not_found", "no evidence " + value};
@@ -88,9 +86,7 @@ Task<Response> post_verify(AuditApi s, Request& req) {
 
 Task<Response> export_case(AuditApi s, Request& req) {
   const std::string case_number = req.params[0];
-  if (auto p = case_number_problem(case_number); !p.empty()) {
-    throw HttpError{http::status::bad_request, "invalid_case", p};
-  }
+  check_case_number(case_number);
   const AuthUser who = req.who();
   // Held until the bundle has been sent (or the reader gone): the stream owns it.
   auto slot = std::make_shared<SlotGuard>(s.export_slots, "as many exports as --max-exports allows are running");

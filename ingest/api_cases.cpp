@@ -25,9 +25,7 @@ void append_views(CasesApi s, const std::vector<CustodyEvent>& views) {
 
 Task<Response> get_case(CasesApi s, Request& req) {
   const std::string case_number = req.params[0];
-  if (auto p = case_number_problem(case_number); !p.empty()) {
-    throw HttpError{http::status::bad_request, "invalid_case", p};
-  }
+  check_case_number(case_number);
   json::object o = co_await blocking(s.workers, [&s, &case_number, &req] {
     json::array items;
     std::vector<CustodyEvent> views;

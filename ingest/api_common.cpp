@@ -109,6 +109,12 @@ IngestMeta validate_meta(const std::function<std::optional<std::string>(std::str
   return m;
 }
 
+void check_case_number(std::string_view case_number) {
+  if (auto p = case_number_problem(case_number); !p.empty()) {
+    throw HttpError{http::status::bad_request, "invalid_case", p};
+  }
+}
+
 void check_uploader(const AuthUser& who, const IngestMeta& meta) {
   if (who.role == Role::officer && meta.officer != who.name) {
     throw HttpError{http::status::forbidden, "officer_mismatch",

@@ -30,5 +30,8 @@ IngestMeta validate_meta(const std::function<std::optional<std::string>(std::str
 // 403 `officer_mismatch` when an officer names another officer: only a station (and
 // an admin) uploads in someone else's name.
 void check_uploader(const AuthUser& who, const IngestMeta& meta);
+// 400 `invalid_case`, saying what is wrong, unless `case_number` is a valid case
+// number (store/ids.h, case_number_problem): for route segments and body fields.
+void check_case_number(std::string_view case_number);
 
 }  // namespace evidence::ingest

@@ -213,9 +213,7 @@ Task<Response> link_case(EvidenceApi s, Request& req) {
   const auto* c = body.if_contains("case");
   if (!c || !c->is_string()) throw HttpError{http::status::bad_request, "invalid_argument", "\"case\" is required"};
   const std::string case_number(c->as_string());
-  if (auto p = case_number_problem(case_number); !p.empty()) {
-    throw HttpError{http::status::bad_request, "invalid_case", p};
-  }
+  check_case_number(case_number);
   const EvidenceRecord rec = co_await readable_record(s.index, s.workers, req, req.params[0]);
   const std::uint64_t idx = co_await blocking(s.workers, [&s, &rec, &req, &case_number] {
     CustodyEvent ev = custody_event(req.who(), "link");

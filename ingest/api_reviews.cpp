@@ -20,9 +20,7 @@ HttpError bad_review(std::string why) { return HttpError{http::status::bad_reque
 
 std::string case_of(const Request& req) {
   std::string case_number = req.params[0];
-  if (auto p = case_number_problem(case_number); !p.empty()) {
-    throw HttpError{http::status::bad_request, "invalid_case", p};
-  }
+  check_case_number(case_number);
   return case_number;
 }
 

@@ -32,9 +32,7 @@ std::int64_t parse_min_gap(const Request& req) {
 
 Task<Response> get_timeline(TimelineApi s, Request& req) {
   const std::string case_number = req.params[0];
-  if (auto p = case_number_problem(case_number); !p.empty()) {
-    throw HttpError{http::status::bad_request, "invalid_case", p};
-  }
+  check_case_number(case_number);
   const std::int64_t min_gap_us = parse_min_gap(req);
   json::object o = co_await blocking(s.workers, [&s, &case_number, &req, min_gap_us] {
     json::object t;
