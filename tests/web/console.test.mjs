@@ -7,12 +7,13 @@
 //   (or EVIDENCED=path; CHROMIUM=path overrides /usr/bin/chromium)
 //
 // Exit 0 when every step passed, 1 with the failing step named otherwise.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { apiCall, startDaemon, stopDaemon } from './daemon.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CASE = '汉台执罚〔2017〕第123号';
@@ -74,56 +75,8 @@ async function step(name, fn) {
   console.log(`ok  ${name} (${Date.now() - t} ms)`);
 }
 
-// ---- the daemon -----------------------------------------------------------------
-function startDaemon(dataDir) {
-  return new Promise((resolve, reject) => {
-    // --min-retention-days 0: a 0-day category makes items due at once (the retention steps).
-    const p = spawn(evidenced, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--min-retention-days', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`evidenced did not print its address in 30 s:\n${err}`)), 30000);
-    p.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc: p, base: m[1], log: () => err });
-      }
-    });
-    p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`evidenced exited (${code}) before listening:\n${err}`));
-    });
-  });
-}
-
-function stopDaemon(d) {
-  return new Promise((resolve) => {
-    if (d.proc.exitCode !== null) return resolve();
-    d.proc.once('exit', resolve);
-    d.proc.kill('SIGTERM');
-    setTimeout(() => d.proc.kill('SIGKILL'), 10000).unref();
-  });
-}
-
-async function api(token, method, p, body, headers = {}) {
-  const res = await fetch(daemon.base + '/api/v1' + p, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...headers },
-    body,
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, json, text, headers: res.headers };
-}
+// ---- the daemon (tests/web/daemon.mjs) -------------------------------------------
+const api = (...args) => apiCall(daemon.base, ...args);
 
 // ---- the run --------------------------------------------------------------------
 let browser;
@@ -139,7 +92,7 @@ try {
   await step('evidenced init and serve on 127.0.0.1:0', async () => {
     execFileSync(evidenced, ['init', '--data', dataDir], { stdio: 'ignore' });
     admin = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
-    daemon = await startDaemon(dataDir);
+    daemon = await startDaemon(evidenced, dataDir);
     cleanups.push(() => stopDaemon(daemon));
     uiBase = daemon.base;
   });
@@ -617,7 +570,7 @@ try {
   });
 
   await step('errors are plain: server unreachable', async () => {
-    await stopDaemon(daemon);
+    assert.equal(await stopDaemon(daemon), 0, 'evidenced exits 0 at SIGTERM');
     await page.click('#custody button.link');
     await page.waitForSelector('#custody .error');
     assert.match(await page.textContent('#custody .error'), /cannot be reached/);
