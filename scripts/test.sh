@@ -4,7 +4,7 @@
 # and UBSan (scripts/test-sanitize.sh), then a short libFuzzer run of every fuzz
 # target (scripts/fuzz.sh). Exits non-zero when any of them fails.
 #
-#   scripts/test.sh                      # everything (23 minutes from a clean clone on 2 cores)
+#   scripts/test.sh                      # everything (about 45 minutes from a clean clone on 2 cores)
 #   EVIDENCE_QUICK=1 scripts/test.sh     # only the CTest suite (about 5 minutes)
 #   EVIDENCE_SKIP_CEPH=1, EVIDENCE_SKIP_SANITIZE=1, EVIDENCE_SKIP_FUZZ=1 leave out one step
 #   FUZZ_SECONDS=N                       # per fuzz target (default here 15)
